@@ -1,0 +1,119 @@
+"""Open an upload's bytes as a Document: sniff the type from magic bytes, enforce limits, parse.
+
+Every way an upload can be unreadable ends in an InputError with an INPUT_ code, never a traceback.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import warnings
+from dataclasses import dataclass
+
+import pdfplumber
+import pikepdf
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from checks.catalog import input_error
+from checks.model import Document, InputError, Page
+
+# (magic prefix, offset, detected type); the PDF header may follow up to 1 KiB of junk (PDF 1.7 §7.5.2 leniency).
+_IMAGE_MAGIC = [
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+    (b"BM", "bmp"),
+]
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int = 50 * 1024 * 1024
+    max_pages: int = 200
+    max_pixels: int = 80_000_000
+
+
+def sniff(data: bytes) -> str:
+    """The file type from its first bytes: 'pdf', an image type, or a short description of what it is not."""
+    if b"%PDF-" in data[:1024]:
+        return "pdf"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    for magic, kind in _IMAGE_MAGIC:
+        if data.startswith(magic):
+            return kind
+    if data[:4] == b"PK\x03\x04":
+        return "zip/office"
+    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1"):
+        return "heic"
+    return "unknown"
+
+
+def open_document(name: str, data: bytes, limits: Limits = Limits()) -> Document:
+    if not data:
+        raise input_error("INPUT_EMPTY")
+    if len(data) > limits.max_file_bytes:
+        raise input_error("INPUT_TOO_LARGE", size=len(data), limit=limits.max_file_bytes)
+    sha256 = hashlib.sha256(data).hexdigest()
+    kind = sniff(data)
+    if kind == "pdf":
+        return _open_pdf(name, sha256, data, limits)
+    if kind in ("jpeg", "png", "tiff", "webp", "bmp"):
+        return _open_image(name, sha256, data, limits)
+    raise input_error("INPUT_UNSUPPORTED", detected=kind)
+
+
+def _open_pdf(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
+    try:
+        pdf = pikepdf.open(io.BytesIO(data))
+    except pikepdf.PasswordError:
+        raise input_error("INPUT_ENCRYPTED") from None
+    except Exception as exc:  # qpdf reports damage through several exception types
+        raise input_error("INPUT_CORRUPT", reason=_first_line(exc)) from None
+    try:
+        if len(pdf.pages) > limits.max_pages:
+            raise input_error("INPUT_TOO_MANY_PAGES", pages=len(pdf.pages), limit=limits.max_pages)
+        if len(pdf.pages) == 0:
+            raise input_error("INPUT_CORRUPT", reason="the PDF has no pages")
+        pages = _read_pdf_pages(data)
+    except InputError:
+        pdf.close()
+        raise
+    except Exception as exc:
+        pdf.close()
+        raise input_error("INPUT_CORRUPT", reason=_first_line(exc)) from None
+    return Document(name=name, sha256=sha256, format="pdf", data=data, pages=pages, pdf=pdf)
+
+
+def _read_pdf_pages(data: bytes) -> list[Page]:
+    with pdfplumber.open(io.BytesIO(data)) as plumber:
+        return [Page(number=i, width=float(p.width), height=float(p.height), units="pt",
+                     text=p.extract_text() or "")
+                for i, p in enumerate(plumber.pages, start=1)]
+
+
+def _open_image(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
+    # Pillow checks the pixel count from the header, before decoding; its limit becomes ours.
+    Image.MAX_IMAGE_PIXELS = limits.max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            image.load()
+            image = ImageOps.exif_transpose(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        raise input_error("INPUT_TOO_MANY_PIXELS", pixels=pixels[1] if pixels else "too many",
+                          limit=limits.max_pixels) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise input_error("INPUT_CORRUPT", reason=_first_line(exc)) from None
+    page = Page(number=1, width=float(image.width), height=float(image.height), units="px")
+    return Document(name=name, sha256=sha256, format="image", data=data, pages=[page], image=image)
+
+
+def _first_line(exc: Exception) -> str:
+    """The parser's own words, without the in-memory stream's repr that qpdf puts in front."""
+    text = re.sub(r"^(stream )?<_io\.BytesIO object at 0x[0-9a-f]+>:?\s*", "", str(exc).strip())
+    lines = text.splitlines()
+    return lines[0][:200] if lines else type(exc).__name__

@@ -1,0 +1,120 @@
+"""The small data model passed through the pipeline: Document → Page, Finding, DocumentResult."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("low", "medium", "high")
+VERDICTS = ("pass", "review", "reject")
+KINDS = ("bank_statement", "employment_proof", "social_insurance", "housing_fund", "other")
+
+
+class InputError(Exception):
+    """An upload that cannot be checked. `code` is an INPUT_ reason code from the catalog."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Page:
+    number: int  # 1-based, as in the result contract
+    width: float
+    height: float
+    units: str  # "pt" for PDF pages, "px" for images
+    text: str = ""
+
+
+@dataclass
+class Document:
+    """One accepted upload, opened. `pdf` is the pikepdf handle for PDF inputs, kept open for structure checks."""
+
+    name: str
+    sha256: str
+    format: str  # "pdf" | "image"
+    data: bytes
+    pages: list[Page]
+    pdf: Any = None
+    image: Any = None  # PIL.Image for image inputs, EXIF orientation applied
+    kind: str = "other"
+
+    @property
+    def text(self) -> str:
+        return "\n".join(p.text for p in self.pages)
+
+    def close(self) -> None:
+        if self.pdf is not None:
+            self.pdf.close()
+        if self.image is not None:
+            self.image.close()
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str
+    message: str
+    page: int | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    units: str | None = None
+    evidence: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out: dict[str, Any] = {"code": self.code, "severity": self.severity, "message": self.message}
+        if self.page is not None:
+            out["page"] = self.page
+        if self.bbox is not None:
+            out["bbox"] = [round(v, 2) for v in self.bbox]
+            out["units"] = self.units
+        out["evidence"] = self.evidence
+        return out
+
+
+@dataclass
+class CheckRun:
+    """Which check looked at a document and how it went, so 'nothing found' differs from 'not checked'."""
+
+    name: str
+    status: str  # "ran" | "not_applicable" | "error"
+    detail: str = ""
+
+    def to_dict(self) -> dict:
+        out = {"name": self.name, "status": self.status}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+@dataclass
+class Verdict:
+    verdict: str
+    score: float
+
+
+@dataclass
+class DocumentResult:
+    file: str
+    sha256: str
+    format: str
+    kind: str
+    pages: int
+    verdict: Verdict
+    findings: list[Finding]
+    checks: list[CheckRun]
+    extracted: dict = field(default_factory=lambda: {"fields": {}, "transactions": []})
+
+    def to_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "format": self.format,
+            "kind": self.kind,
+            "pages": self.pages,
+            "verdict": self.verdict.verdict,
+            "score": self.verdict.score,
+            "findings": [f.to_dict() for f in self.findings],
+            "extracted": self.extracted,
+            "checks": [c.to_dict() for c in self.checks],
+        }

@@ -1,0 +1,225 @@
+"""The `docverify` command line."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from checks.catalog import CATALOG, input_error
+from worker import config, report
+from worker import queue as jobqueue
+from worker.privacy import mask, mask_text
+from worker.result import exit_status, overall, verify
+from worker.store import Store, safe_name
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+_VERDICT_STYLE = {"pass": "green", "review": "dark_orange", "reject": "bold red"}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="docverify")
+def main() -> None:
+    """Verify the authenticity of bank statements, employment proofs and social-insurance records."""
+
+
+def _read(paths: tuple[str, ...]) -> list[tuple[str, bytes | Exception]]:
+    files = []
+    for path in paths:
+        try:
+            files.append((safe_name(path), Path(path).read_bytes()))
+        except OSError as exc:
+            files.append((safe_name(path), input_error("INPUT_NOT_FOUND", reason=exc.strerror or str(exc))))
+    return files
+
+
+def _print_summary(results: list[dict], console: Console) -> None:
+    table = Table("file", "kind", "verdict", "score", "top reasons", title=None, show_lines=False)
+    for result in results:
+        for doc in result["documents"]:
+            reasons = ", ".join(dict.fromkeys(f["code"] for f in doc["findings"]))
+            table.add_row(mask_text(doc["file"]), doc["kind"],
+                          f"[{_VERDICT_STYLE[doc['verdict']]}]{doc['verdict']}[/]", f"{doc['score']:.2f}",
+                          reasons[:80] or "-")
+        for e in result["errors"]:
+            table.add_row(mask_text(e["file"]), "-", "[bold red]error[/]", "-", f"{e['code']}: {mask_text(e['message'])}")
+        if "bundle" in result:
+            codes = ", ".join(f["code"] for f in result["bundle"]["findings"]) or "-"
+            v = result["bundle"]["verdict"]
+            table.add_row("[bold](bundle)[/]", "-", f"[{_VERDICT_STYLE[v]}]{v}[/]", "-", codes)
+    console.print(table)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--bundle", is_flag=True, help="The files are one applicant's application: add bundle-level checks.")
+@click.option("--json", "json_out", metavar="OUT", help="Write the result JSON to OUT ('-' for stdout).")
+@click.option("--report", "report_dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Write an HTML report into DIR.")
+@click.option("--no-mask", is_flag=True, help="Show ID, account and phone numbers unmasked (authorised use).")
+def check(files, bundle, json_out, report_dir, no_mask):
+    """Verify FILES inline, without Redis. Exit 0 all pass, 1 something flagged, 2 input error."""
+    settings = config.load()
+    masked = settings.mask and not no_mask
+    table_console = err if json_out == "-" else out
+    with Progress(console=err, transient=True, disable=len(files) < 2 or not err.is_terminal) as progress:
+        task = progress.add_task("checking", total=len(files))
+        result = verify(_read(files), bundle=bundle, limits=settings.limits, policy=settings.policy, masked=masked,
+                        on_document=lambda i, n, name: progress.update(task, completed=i, description=name))
+    _emit_json(result, json_out)
+    if report_dir:
+        path = report.write(result, Path(report_dir), masked=masked)
+        err.print(f"report: {path}")
+    _print_summary([result], table_console)
+    sys.exit(exit_status([result]))
+
+
+def _emit_json(result: dict, json_out: str | None) -> None:
+    if not json_out:
+        return
+    text = json.dumps(result, ensure_ascii=False, indent=2)
+    if json_out == "-":
+        click.echo(text)
+    else:
+        Path(json_out).write_text(text + "\n", encoding="utf-8")
+
+
+def _connect(settings):
+    try:
+        return jobqueue.connect(settings)
+    except jobqueue.RedisUnavailable as exc:
+        err.print(f"docverify: {exc}", markup=False, highlight=False)
+        sys.exit(2)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--bundle", is_flag=True, help="One job for all FILES as one applicant's application.")
+@click.option("--wait", is_flag=True, help="Wait for the jobs to finish and print their verdicts.")
+@click.option("--timeout", type=int, default=None, help="Seconds to wait with --wait (default: job timeout + 60).")
+@click.option("--json", "as_json", is_flag=True, help="Print the job ids (and results with --wait) as JSON.")
+def enqueue(files, bundle, wait, timeout, as_json):
+    """Store FILES and queue verification jobs; prints one job id per line."""
+    settings = config.load()
+    conn = _connect(settings)
+    store = Store(settings.data_dir)
+    read = _read(files)
+    unreadable = [(name, data) for name, data in read if isinstance(data, Exception)]
+    for name, exc in unreadable:
+        err.print(f"docverify: {name}: {exc}", markup=False)
+    uploads = [store.put_upload(data, name) for name, data in read if not isinstance(data, Exception)]
+    if not uploads:
+        sys.exit(2)
+    ids = jobqueue.submit(settings, conn, uploads, bundle=bundle)
+    if not as_json:
+        for job_id in ids:
+            click.echo(job_id)
+    err.print(f"queued {len(ids)} job(s) for {len(uploads)} file(s) on '{settings.queue}'")
+    if not wait:
+        if as_json:
+            click.echo(json.dumps({"jobs": ids}))
+        sys.exit(2 if unreadable else 0)
+    results = _wait(settings, store, ids, timeout or settings.job_timeout + 60)
+    if as_json:
+        click.echo(json.dumps({"jobs": ids, "results": results}, ensure_ascii=False, indent=2))
+    finished = [r for r in results if r is not None]
+    _print_summary(finished, err if as_json else out)
+    if len(finished) < len(ids):
+        err.print(f"docverify: {len(ids) - len(finished)} job(s) failed or did not finish; see `docverify status`")
+        sys.exit(2)
+    sys.exit(max(exit_status(finished), 2 if unreadable else 0))
+
+
+def _wait(settings, store: Store, ids: list[str], timeout: float) -> list[dict | None]:
+    deadline = time.monotonic() + timeout
+    pending = set(ids)
+    while pending and time.monotonic() < deadline:
+        for job_id in list(pending):
+            if jobqueue.state(settings, store, job_id)["status"] in ("finished", "failed", "stopped", "canceled"):
+                pending.discard(job_id)
+        if pending:
+            time.sleep(0.2)
+    return [store.get_result(job_id) for job_id in ids]
+
+
+@main.command("worker")
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+@click.option("--queues", "queues", multiple=True, metavar="NAME", help="Queues to listen on (default: docverify).")
+@click.option("--with-scheduler", is_flag=True, help="Also run RQ's scheduler (for retries with intervals).")
+def worker_cmd(burst, queues, with_scheduler):
+    """Run an RQ worker that processes docverify jobs."""
+    from rq import Worker
+    from rq.serializers import JSONSerializer
+
+    settings = config.load()
+    conn = _connect(settings)
+    names = list(queues) or [settings.queue]
+    w = Worker(names, connection=conn, serializer=JSONSerializer)
+    w.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+
+
+@main.command()
+@click.argument("job_id")
+def status(job_id):
+    """Show a job's state (queued, started, finished, failed) and progress."""
+    settings = config.load()
+    click.echo(json.dumps(mask(jobqueue.state(settings, Store(settings.data_dir), job_id)), ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.argument("job_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole result JSON.")
+def result(job_id, as_json):
+    """Show a finished job's stored result. Exit status as for `check`."""
+    settings = config.load()
+    store = Store(settings.data_dir)
+    stored = store.get_result(job_id)
+    if stored is None:
+        state = jobqueue.state(settings, store, job_id)
+        err.print(f"docverify: no result for job {job_id} (status: {state['status']}"
+                  f"{'; ' + state['failure']['reason'] if 'failure' in state else ''})", markup=False)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(stored, ensure_ascii=False, indent=2))
+    else:
+        _print_summary([stored], out)
+    sys.exit(exit_status([stored]))
+
+
+@main.command("report")
+@click.argument("job_id")
+@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(file_okay=False),
+              help="Directory to write the HTML report into.")
+@click.option("--no-mask", is_flag=True, help="Show ID, account and phone numbers unmasked (authorised use).")
+def report_cmd(job_id, out_dir, no_mask):
+    """Write the HTML report of a finished job."""
+    settings = config.load()
+    stored = Store(settings.data_dir).get_result(job_id)
+    if stored is None:
+        err.print(f"docverify: no result for job {job_id}")
+        sys.exit(2)
+    click.echo(report.write(stored, Path(out_dir), masked=not no_mask))
+
+
+@main.command()
+@click.argument("code", required=False)
+def explain(code):
+    """Explain a reason CODE: why it matters, what a genuine document looks like. Without CODE, list all."""
+    if code is None:
+        for entry in CATALOG.values():
+            click.echo(f"{entry.code:32} {entry.severity:7} {entry.message}")
+        return
+    entry = CATALOG.get(code.upper())
+    if entry is None:
+        err.print(f"docverify: unknown code {code}; `docverify explain` lists them")
+        sys.exit(2)
+    click.echo(f"{entry.code} ({entry.severity})\n\n  {entry.message}\n\n"
+               f"Why it matters:\n  {entry.why}\n\nWhat a genuine document looks like:\n  {entry.genuine}\n\n"
+               f"Known false-positive causes:\n  {entry.false_positives}")

@@ -1,0 +1,61 @@
+"""Settings: environment first, then an optional TOML file, then defaults that work with nothing set."""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from checks.ingest import Limits
+from checks.verdict import Policy
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    data_dir: Path = Path(".docverify")
+    queue: str = "docverify"
+    job_timeout: int = 600  # seconds; a job past it is killed and recorded as failed
+    result_ttl: int = 7 * 24 * 3600  # how long Redis keeps job records; the store keeps results for good
+    mask: bool = True
+    limits: Limits = field(default_factory=Limits)
+    policy: Policy = field(default_factory=Policy)
+
+
+def load(env: dict[str, str] | None = None) -> Settings:
+    """Settings from DOCVERIFY_* variables and the TOML file named by DOCVERIFY_CONFIG (if any).
+
+    TOML layout: top-level keys as in Settings, tables [limits] and [verdict] (weights, review_at).
+    """
+    env = dict(os.environ if env is None else env)
+    conf: dict = {}
+    if env.get("DOCVERIFY_CONFIG"):
+        path = Path(env["DOCVERIFY_CONFIG"])
+        try:
+            conf = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SystemExit(f"docverify: cannot read config {path}: {exc}") from None
+    limits = Limits(**{**Limits().__dict__, **conf.get("limits", {})})
+    verdict_conf = conf.get("verdict", {})
+    policy = Policy(weights={**Policy().weights, **verdict_conf.get("weights", {})},
+                    review_at=verdict_conf.get("review_at", Policy().review_at))
+
+    def pick(key: str, default, cast=str):
+        value = env.get(f"DOCVERIFY_{key.upper()}", conf.get(key))
+        return default if value is None else cast(value)
+
+    defaults = Settings()
+    return Settings(
+        redis_url=pick("redis_url", defaults.redis_url),
+        data_dir=pick("data_dir", defaults.data_dir, Path),
+        queue=pick("queue", defaults.queue),
+        job_timeout=pick("job_timeout", defaults.job_timeout, int),
+        result_ttl=pick("result_ttl", defaults.result_ttl, int),
+        mask=pick("mask", defaults.mask, _truthy),
+        limits=limits,
+        policy=policy,
+    )
+
+
+def _truthy(value) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")

@@ -1,0 +1,51 @@
+"""The functions RQ runs inside `docverify worker`. A job carries sha256 references; bytes come from the store."""
+from __future__ import annotations
+
+import functools
+import traceback as tb
+from datetime import datetime, timezone
+
+from rq import get_current_job
+
+from checks.catalog import input_error
+from worker import config
+from worker.result import overall, verify
+from worker.store import Store
+
+
+@functools.cache
+def _settings() -> config.Settings:
+    return config.load()
+
+
+def verify_job(refs: list[dict], bundle: bool) -> dict:
+    settings = _settings()
+    store = Store(settings.data_dir)
+    job = get_current_job()
+    files = []
+    for ref in refs:
+        try:
+            files.append((ref["name"], store.read_upload(ref["sha256"])))
+        except FileNotFoundError:
+            files.append((ref["name"], input_error("INPUT_NOT_FOUND", reason="the upload is missing from the store")))
+
+    def progress(i: int, n: int, name: str) -> None:
+        job.meta.update({"stage": "checking", "document": i + 1, "documents": n})
+        job.save_meta()
+
+    result = verify(files, bundle=bundle, job_id=job.id, limits=settings.limits, policy=settings.policy,
+                    masked=settings.mask, on_document=progress)
+    store.put_result(job.id, result)
+    job.meta.update({"stage": "done"})
+    job.save_meta()
+    return {"verdict": overall(result), "documents": len(result["documents"]), "errors": len(result["errors"])}
+
+
+def record_failure(job, connection, exc_type, exc_value, traceback) -> None:
+    """RQ's on_failure callback: the store keeps why a job failed, beside the results."""
+    Store(_settings().data_dir).put_failure(job.id, {
+        "job_id": job.id,
+        "reason": f"{exc_type.__name__}: {exc_value}",
+        "failed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "traceback": "".join(tb.format_tb(traceback))[-4000:] if traceback else "",
+    })

@@ -1,0 +1,89 @@
+"""The RQ side: connect to Redis, put jobs on the queue, read their state back.
+
+Jobs use RQ's JSON serializer, so a job can only carry references and options, never file bytes.
+"""
+from __future__ import annotations
+
+import redis
+from rq import Callback, Queue
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from worker.config import Settings
+from worker.result import new_job_id
+from worker.store import Store, Upload
+
+JOB_FUNCTION = "worker.jobs.verify_job"
+FAILURE_CALLBACK = "worker.jobs.record_failure"
+
+
+class RedisUnavailable(Exception):
+    pass
+
+
+def connect(settings: Settings) -> redis.Redis:
+    """A checked connection, or RedisUnavailable with one line that says how to get Redis running."""
+    conn = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3)
+    try:
+        conn.ping()
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        raise RedisUnavailable(
+            f"cannot reach Redis at {_public_url(settings.redis_url)} ({exc.__class__.__name__}); start one with "
+            "`redis-server --port 6379 --daemonize yes` or point DOCVERIFY_REDIS_URL at yours "
+            "(`docverify check` works without Redis)") from None
+    return conn
+
+
+def _public_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def queue(settings: Settings, conn: redis.Redis) -> Queue:
+    return Queue(settings.queue, connection=conn, serializer=JSONSerializer,
+                 default_timeout=settings.job_timeout)
+
+
+def submit(settings: Settings, conn: redis.Redis, uploads: list[Upload], *, bundle: bool) -> list[str]:
+    """One job for the whole bundle, or one job per document. Returns the job ids."""
+    groups = [uploads] if bundle else [[u] for u in uploads]
+    q = queue(settings, conn)
+    ids = []
+    for group in groups:
+        job = q.enqueue_call(JOB_FUNCTION, kwargs={"refs": [u.ref() for u in group], "bundle": bundle},
+                             job_id=new_job_id(), timeout=settings.job_timeout,
+                             result_ttl=settings.result_ttl, failure_ttl=settings.result_ttl,
+                             description=f"verify {', '.join(u.name for u in group)}"[:200],
+                             on_failure=Callback(FAILURE_CALLBACK))
+        ids.append(job.id)
+    return ids
+
+
+def fetch(conn: redis.Redis, job_id: str) -> Job | None:
+    try:
+        return Job.fetch(job_id, connection=conn, serializer=JSONSerializer)
+    except NoSuchJobError:
+        return None
+
+
+def state(settings: Settings, store: Store, job_id: str) -> dict:
+    """Job state from Redis when reachable, and from the store, which outlives Redis's records."""
+    out: dict = {"job_id": job_id}
+    try:
+        job = fetch(connect(settings), job_id)
+    except RedisUnavailable as exc:
+        job, out["redis"] = None, str(exc)
+    if job is not None:
+        out["status"] = job.get_status(refresh=False).value
+        out["meta"] = job.meta
+    failure = store.get_failure(job_id)
+    if store.get_result(job_id) is not None:
+        out["status"] = "finished"
+    elif failure is not None:
+        out["status"], out["failure"] = "failed", failure
+    out.setdefault("status", "unknown")
+    return out

@@ -1,0 +1,78 @@
+"""Assemble the result contract (schema docverify.result/1) from checked documents."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from importlib import metadata
+
+from checks import pipeline
+from checks.ingest import Limits, open_document
+from checks.model import DocumentResult, InputError
+from checks.verdict import Policy, worst
+from worker.privacy import mask
+
+SCHEMA = "docverify.result/1"
+
+
+def engine_version() -> str:
+    try:
+        return metadata.version("docverify")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def verify(files: list[tuple[str, bytes | InputError]], *, bundle: bool, job_id: str | None = None,
+           limits: Limits = Limits(), policy: Policy = Policy(), masked: bool = True, on_document=None) -> dict:
+    """Check each (name, bytes) and build the result. Unreadable files become `errors`, the rest go on.
+
+    A file that could not even be read is passed as (name, InputError) so it is reported, not lost.
+
+    `masked` stars personal numbers (ID, account, card, phone) everywhere in the result, the default.
+    `on_document(i, n, name)` is called before each file, for progress reporting.
+    """
+    results: list[DocumentResult] = []
+    errors: list[dict] = []
+    for i, (name, data) in enumerate(files):
+        if on_document:
+            on_document(i, len(files), name)
+        try:
+            if isinstance(data, InputError):
+                raise data
+            doc = open_document(name, data, limits)
+        except InputError as exc:
+            errors.append({"file": name, "code": exc.code, "message": exc.message})
+            continue
+        try:
+            results.append(pipeline.verify_document(doc, policy))
+        finally:
+            doc.close()
+    result = {
+        "schema": SCHEMA,
+        "job_id": job_id or new_job_id(),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "engine_version": engine_version(),
+        "documents": [r.to_dict() for r in results],
+    }
+    if bundle:
+        result["bundle"] = pipeline.verify_bundle(results, unreadable=len(errors))
+    result["errors"] = errors
+    return mask(result) if masked else result
+
+
+def overall(result: dict) -> str:
+    """The result's worst verdict across documents and bundle."""
+    verdicts = [d["verdict"] for d in result["documents"]]
+    if "bundle" in result:
+        verdicts.append(result["bundle"]["verdict"])
+    return worst(verdicts)
+
+
+def exit_status(results: list[dict]) -> int:
+    """0 all pass, 1 something flagged, 2 an input error (as linters do)."""
+    if any(r["errors"] for r in results):
+        return 2
+    return 1 if any(overall(r) != "pass" for r in results) else 0
