@@ -112,3 +112,15 @@ def test_unreachable_redis_is_one_clear_line_and_check_still_works(env, samples)
     lines = enq.stderr.strip().splitlines()
     assert len(lines) == 1 and "redis-server" in lines[0] and "Traceback" not in enq.stderr
     assert run_cli(["check", pdf], dead).returncode in (0, 1)
+
+
+def test_job_over_its_timeout_is_killed_and_recorded(env, tmp_path):
+    long_pdf = tmp_path / "long.pdf"
+    long_pdf.write_bytes(text_pdf([f"2024-01-{d:02d} 消费 {d * 13}.50 余额 1,000.00" for d in range(1, 29)], pages=150))
+    slow = {**env, "DOCVERIFY_JOB_TIMEOUT": "1"}
+    job_id = run_cli(["enqueue", str(long_pdf)], slow).stdout.strip()
+    run_cli(["worker", "--burst"], slow)
+    status = json.loads(run_cli(["status", job_id], slow).stdout)
+    assert status["status"] == "failed"
+    assert "exceeded its timeout of 1 s" in status["failure"]["reason"]
+    assert Store(env["DOCVERIFY_DATA_DIR"]).get_result(job_id) is None

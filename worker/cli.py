@@ -155,13 +155,9 @@ def _wait(settings, store: Store, ids: list[str], timeout: float) -> list[dict |
 @click.option("--with-scheduler", is_flag=True, help="Also run RQ's scheduler (for retries with intervals).")
 def worker_cmd(burst, queues, with_scheduler):
     """Run an RQ worker that processes docverify jobs."""
-    from rq import Worker
-    from rq.serializers import JSONSerializer
-
     settings = config.load()
     conn = _connect(settings)
-    names = list(queues) or [settings.queue]
-    w = Worker(names, connection=conn, serializer=JSONSerializer)
+    w = jobqueue.Worker(list(queues) or [settings.queue], connection=conn)
     w.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
 
 
@@ -174,23 +170,27 @@ def status(job_id):
 
 
 @main.command()
-@click.argument("job_id")
-@click.option("--json", "as_json", is_flag=True, help="Print the whole result JSON.")
-def result(job_id, as_json):
-    """Show a finished job's stored result. Exit status as for `check`."""
+@click.argument("job_ids", nargs=-1, required=True, metavar="JOB_ID...")
+@click.option("--json", "as_json", is_flag=True, help="Print the result JSON (a list when several JOB_IDs).")
+def result(job_ids, as_json):
+    """Show finished jobs' stored results. Exit status as for `check`."""
     settings = config.load()
     store = Store(settings.data_dir)
-    stored = store.get_result(job_id)
-    if stored is None:
-        state = jobqueue.state(settings, store, job_id)
-        err.print(f"docverify: no result for job {job_id} (status: {state['status']}"
-                  f"{'; ' + state['failure']['reason'] if 'failure' in state else ''})", markup=False)
-        sys.exit(2)
+    found, missing = [], False
+    for job_id in job_ids:
+        stored = store.get_result(job_id)
+        if stored is None:
+            missing = True
+            state = jobqueue.state(settings, store, job_id)
+            err.print(f"docverify: no result for job {job_id} (status: {state['status']}"
+                      f"{'; ' + state['failure']['reason'] if 'failure' in state else ''})", markup=False)
+        else:
+            found.append(stored)
     if as_json:
-        click.echo(json.dumps(stored, ensure_ascii=False, indent=2))
-    else:
-        _print_summary([stored], out)
-    sys.exit(exit_status([stored]))
+        click.echo(json.dumps(found[0] if len(job_ids) == 1 and found else found, ensure_ascii=False, indent=2))
+    elif found:
+        _print_summary(found, out)
+    sys.exit(2 if missing else exit_status(found))
 
 
 @main.command("report")

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import redis
 from rq import Callback, Queue
+from rq import Worker as RQWorker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.timeouts import UnixSignalDeathPenalty
 
 from worker.config import Settings
 from worker.result import new_job_id
@@ -20,6 +22,28 @@ FAILURE_CALLBACK = "worker.jobs.record_failure"
 
 class RedisUnavailable(Exception):
     pass
+
+
+class JobTimeout(BaseException):
+    """Raised in the work horse when a job overruns its timeout.
+
+    A BaseException, like KeyboardInterrupt, so that the broad `except Exception` that guards parsing of
+    untrusted files cannot swallow it and report a half-checked document as a result.
+    """
+
+
+class _DeathPenalty(UnixSignalDeathPenalty):
+    def handle_death_penalty(self, signum, frame):
+        raise JobTimeout(f"the job exceeded its timeout of {self._timeout} s")
+
+
+class Worker(RQWorker):
+    """RQ's worker with docverify's serializer and timeout exception."""
+
+    death_penalty_class = _DeathPenalty
+
+    def __init__(self, queues, **kwargs):
+        super().__init__(queues, serializer=JSONSerializer, **kwargs)
 
 
 def connect(settings: Settings) -> redis.Redis:

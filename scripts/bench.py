@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Benchmarks, all in one run so ratios compare like with like on a shared, noisy machine.
+
+    .venv/bin/python scripts/bench.py [--jobs N] [FILE ...]   (default: the PDFs in fixtures/samples)
+
+Prints: inline `check` time per document and per page; the queue path (store + enqueue + RQ worker +
+stored result) per job, and its overhead over inline checking of the same files.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from checks.ingest import open_document  # noqa: E402
+from worker.config import load  # noqa: E402
+from worker.localredis import LocalRedis  # noqa: E402
+from worker.queue import connect, submit  # noqa: E402
+from worker.result import verify  # noqa: E402
+from worker.store import Store  # noqa: E402
+
+
+def inline(files: list[Path], rounds: int) -> tuple[float, int]:
+    """Median seconds to check each file in-process, summed over the files; total pages."""
+    per_file = []
+    pages = 0
+    for path in files:
+        data = path.read_bytes()
+        pages += len(open_document(path.name, data).pages)
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            verify([(path.name, data)], bundle=False)
+            times.append(time.perf_counter() - t0)
+        per_file.append(statistics.median(times))
+    return sum(per_file), pages
+
+
+def queue_path(files: list[Path], jobs: int) -> tuple[float, float]:
+    """Seconds for `jobs` jobs through Redis and one burst worker, and the worker's start-up alone."""
+    with LocalRedis() as url, tempfile.TemporaryDirectory() as data_dir:
+        env = {**os.environ, "DOCVERIFY_REDIS_URL": url, "DOCVERIFY_DATA_DIR": data_dir}
+        worker = [sys.executable, "-m", "worker", "worker", "--burst"]
+        t0 = time.perf_counter()
+        subprocess.run(worker, env=env, check=True, capture_output=True)
+        startup = time.perf_counter() - t0
+
+        os.environ.update({"DOCVERIFY_REDIS_URL": url, "DOCVERIFY_DATA_DIR": data_dir})
+        settings = load()
+        conn = connect(settings)
+        store = Store(data_dir)
+        t0 = time.perf_counter()
+        for i in range(jobs):
+            path = files[i % len(files)]
+            submit(settings, conn, [store.put_upload(path.read_bytes(), path.name)], bundle=False)
+        subprocess.run(worker, env=env, check=True, capture_output=True)
+        total = time.perf_counter() - t0
+        assert len(store.result_ids()) == jobs, "every job must leave a stored result"
+        return total, startup
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="*", type=Path)
+    parser.add_argument("--jobs", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    files = args.files or sorted((ROOT / "fixtures" / "samples").glob("*.pdf"))
+    if not files:
+        sys.exit("bench: no files given and none in fixtures/samples")
+
+    inline_total, pages = inline(files, args.rounds)
+    inline_per_doc = inline_total / len(files)
+    total, startup = queue_path(files, args.jobs)
+    queued_per_job = (total - startup) / args.jobs
+    rows = [
+        ("documents / pages", f"{len(files)} / {pages}", ""),
+        ("inline check, per document", f"{inline_per_doc * 1000:.1f} ms", "1.00×"),
+        ("inline check, per page", f"{inline_total / pages * 1000:.1f} ms", ""),
+        ("queue path, per job", f"{queued_per_job * 1000:.1f} ms", f"{queued_per_job / inline_per_doc:.2f}×"),
+        ("queue overhead, per job", f"{(queued_per_job - inline_per_doc) * 1000:.1f} ms", ""),
+        ("worker start-up (once)", f"{startup * 1000:.0f} ms", ""),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':{width}}  {'value':>12}  ratio")
+    for name, value, ratio in rows:
+        print(f"{name:{width}}  {value:>12}  {ratio}")
+
+
+if __name__ == "__main__":
+    main()
