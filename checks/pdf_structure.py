@@ -186,7 +186,7 @@ def _signature_count(pdf: pikepdf.Pdf) -> int:
 # --- software and metadata ------------------------------------------------------------------------
 
 def _software_lists() -> dict[str, list[str]]:
-    text = resources.files("checks").joinpath("data/pdf_software.toml").read_text(encoding="utf-8")
+    text = resources.files("checks.data").joinpath("pdf_software.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 

@@ -104,3 +104,13 @@ def test_catalog_entries_are_complete():
                                             "INPUT")
         assert entry.severity in ("low", "medium", "high")
         assert entry.why and entry.genuine and entry.false_positives
+
+
+def test_masking_keeps_identifiers_of_the_result():
+    from worker.privacy import mask
+
+    result = {"job_id": "832d7010e2c240ca8fd19761981197b6", "sha256": "0123456789012345678901234567890123456789",
+              "documents": [{"file": "a_13812345678.pdf", "message": "卡号 6222021234567890123"}]}
+    masked = mask(result)
+    assert masked["job_id"] == result["job_id"] and masked["sha256"] == result["sha256"]
+    assert masked["documents"][0] == {"file": "a_138****5678.pdf", "message": "卡号 6222***********0123"}

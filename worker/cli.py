@@ -18,8 +18,9 @@ from worker.privacy import mask, mask_text
 from worker.result import exit_status, overall, verify
 from worker.store import Store, safe_name
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Piped output gets a fixed, roomy width instead of rich's 80 columns, so reason codes are not cut.
+out = Console(soft_wrap=True, width=None if Console().is_terminal else 160)
+err = Console(stderr=True, soft_wrap=True, width=None if Console(stderr=True).is_terminal else 160)
 
 _VERDICT_STYLE = {"pass": "green", "review": "dark_orange", "reject": "bold red"}
 

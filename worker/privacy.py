@@ -6,7 +6,9 @@ import re
 # 身份证号 (17 digits + digit/X), bank card and account numbers (12–19 digits, maybe spaced in groups of 4),
 # mainland mobile numbers. Shorter numbers (amounts, dates) are left alone.
 _LONG_NUMBER = re.compile(r"(?<![\dA-Za-z])\d(?:[ -]?\d){10,17}[ -]?[\dXx](?![\dA-Za-z])")
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_MOBILE = re.compile(r"(?<![\dA-Za-z])(1[3-9]\d)(\d{4})(\d{4})(?![\dA-Za-z])")
+# Identifiers of the result itself are not personal data, and must survive masking intact.
+_KEEP = {"job_id", "sha256", "code", "created_at", "engine_version", "schema"}
 
 
 def mask_text(text: str) -> str:
@@ -29,5 +31,5 @@ def mask(value):
     if isinstance(value, list):
         return [mask(v) for v in value]
     if isinstance(value, dict):
-        return {k: mask(v) for k, v in value.items()}
+        return {k: v if k in _KEEP else mask(v) for k, v in value.items()}
     return value
