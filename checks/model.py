@@ -18,6 +18,42 @@ class InputError(Exception):
         self.message = message
 
 
+@dataclass(frozen=True)
+class Word:
+    """A run of text with its box, from the text layer or from OCR. Coordinates from the top-left corner,
+    in the page's units. `chars` holds per-character boxes when the source gives them."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    conf: float = 1.0  # OCR confidence 0..1; 1.0 for text-layer words
+    font: str = ""  # text layer only
+    size: float = 0.0
+    chars: tuple["Word", ...] = ()
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        return (self.x0, self.top, self.x1, self.bottom)
+
+
+@dataclass(frozen=True)
+class Line:
+    """Words that read as one line, left to right."""
+
+    words: tuple[Word, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        return (min(w.x0 for w in self.words), min(w.top for w in self.words),
+                max(w.x1 for w in self.words), max(w.bottom for w in self.words))
+
+
 @dataclass
 class Page:
     number: int  # 1-based, as in the result contract

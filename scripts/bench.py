@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    files = args.files or sorted((ROOT / "fixtures" / "samples").glob("*.pdf"))
+    files = args.files or sorted((ROOT / "fixtures" / "samples").glob("*/*.pdf"))
     if not files:
         sys.exit("bench: no files given and none in fixtures/samples")
 
