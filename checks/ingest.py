@@ -15,7 +15,7 @@ import pikepdf
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from checks.catalog import input_error
-from checks.model import Document, InputError, Page
+from checks.model import Document, InputError, Page, Word
 
 # (magic prefix, offset, detected type); the PDF header may follow up to 1 KiB of junk (PDF 1.7 §7.5.2 leniency).
 _IMAGE_MAGIC = [
@@ -88,9 +88,52 @@ def _open_pdf(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
 
 def _read_pdf_pages(data: bytes) -> list[Page]:
     with pdfplumber.open(io.BytesIO(data)) as plumber:
-        return [Page(number=i, width=float(p.width), height=float(p.height), units="pt",
-                     text=p.extract_text() or "")
-                for i, p in enumerate(plumber.pages, start=1)]
+        return [_pdf_page(i, p) for i, p in enumerate(plumber.pages, start=1)]
+
+
+# A page with fewer readable characters than this is a scan with, at most, a stamp or page number as text.
+MIN_TEXT_CHARS = 20
+
+
+def _pdf_page(number: int, page) -> Page:
+    watermark = [c for c in page.chars if _is_watermark(c)]
+    marks = {id(c) for c in watermark}
+    reading = page.filter(lambda obj: obj.get("object_type") != "char" or id(obj) not in marks)
+    words = [Word(w["text"], w["x0"], w["top"], w["x1"], w["bottom"], font=w["fontname"], size=w["size"])
+             for w in reading.extract_words(extra_attrs=["fontname", "size"])]
+    readable = sum(1 for c in page.chars if id(c) not in marks and _has_unicode(c["text"]))
+    return Page(number=number, width=float(page.width), height=float(page.height), units="pt",
+                text=reading.extract_text() or "", words=words, scanned=readable < MIN_TEXT_CHARS,
+                watermark=[Word(c["text"], c["x0"], c["top"], c["x1"], c["bottom"], font=c["fontname"],
+                                size=c["size"]) for c in watermark])
+
+
+def _is_watermark(char: dict) -> bool:
+    """Watermarks are drawn rotated, much larger than body text, or in a light tint."""
+    if not char.get("upright", True):
+        return True
+    a, b = char["matrix"][0], char["matrix"][1]
+    if abs(b) > 0.05 * max(abs(a), 1e-6):
+        return True
+    return _lightness(char.get("non_stroking_color")) > 0.75
+
+
+def _lightness(color) -> float:
+    if color is None or isinstance(color, str) or not isinstance(color, (tuple, list)):
+        return 0.0
+    values = [v for v in color if isinstance(v, (int, float))]
+    if len(values) == 1:
+        return values[0]
+    if len(values) == 3:
+        return sum(values) / 3
+    if len(values) == 4:  # CMYK
+        return 1 - min(1.0, values[3] + sum(values[:3]) / 3)
+    return 0.0
+
+
+def _has_unicode(text: str) -> bool:
+    """pdfminer writes '(cid:N)' for glyphs whose font has no Unicode mapping: such text cannot be read."""
+    return bool(text.strip()) and not text.startswith("(cid:")
 
 
 def _open_image(name: str, sha256: str, data: bytes, limits: Limits) -> Document:

@@ -61,6 +61,9 @@ class Page:
     height: float
     units: str  # "pt" for PDF pages, "px" for images
     text: str = ""
+    words: list[Word] = field(default_factory=list)  # reading words, watermark removed
+    watermark: list[Word] = field(default_factory=list)  # rotated, oversized or light characters, for forensics
+    scanned: bool = False  # no usable text layer: words must come from OCR
 
 
 @dataclass

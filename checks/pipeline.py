@@ -1,7 +1,7 @@
 """Run every applicable check on a document, and the bundle checks on an applicant's documents."""
 from __future__ import annotations
 
-from checks import classify, pdf_structure
+from checks import classify, extract, pdf_structure
 from checks.model import CheckRun, Document, DocumentResult, Finding
 from checks.verdict import Policy, decide, ranked, worst
 
@@ -22,10 +22,16 @@ def verify_document(doc: Document, policy: Policy = Policy()) -> DocumentResult:
             runs.append(CheckRun(module.NAME, "ran"))
         except Exception as exc:  # one broken check must not hide what the others found
             runs.append(CheckRun(module.NAME, "error", f"{type(exc).__name__}: {exc}"[:300]))
+    try:
+        extracted = extract.extract(doc)
+        runs.append(CheckRun("extract", "ran"))
+    except Exception as exc:  # unreadable fields must not cost the forensic findings
+        extracted = {"fields": {}, "transactions": []}
+        runs.append(CheckRun("extract", "error", f"{type(exc).__name__}: {exc}"[:300]))
     findings = ranked(findings)
     return DocumentResult(file=doc.name, sha256=doc.sha256, format=doc.format, kind=doc.kind,
                           pages=len(doc.pages), verdict=decide(findings, runs, policy),
-                          findings=findings, checks=runs)
+                          findings=findings, checks=runs, extracted=extracted)
 
 
 def verify_bundle(results: list[DocumentResult], unreadable: int = 0) -> dict:

@@ -44,7 +44,8 @@ def test_json_matches_the_contract(env, pdfs, tmp_path):
     for doc in result["documents"]:
         assert CONTRACT_DOC <= set(doc)
         assert doc["format"] == "pdf" and doc["kind"] == "bank_statement" and doc["pages"] == 1
-        assert doc["extracted"] == {"fields": {}, "transactions": []}
+        assert doc["extracted"]["fields"]["bank"]["value"] == "ICBC"
+        assert doc["extracted"]["fields"]["account_number"]["value"] == "6222***********0123"  # masked by default
     edited = result["documents"][1]
     assert edited["verdict"] == "review" and 0 < edited["score"] < 1
     (finding,) = edited["findings"]

@@ -1,0 +1,303 @@
+"""Typed fields and transactions from a read document. Every value keeps its page and bbox.
+
+Entry point: `extract(doc) -> dict` in the result contract's `extracted` shape:
+    {"fields": {name: {"value", "page", "bbox"}}, "transactions": [...], plus kind-specific lists}
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from checks import table
+from checks.model import Document, Page, Word
+from checks.normalize import credit_code, id_number, nfkc, parse_amount, parse_capitals, parse_date, parse_month
+
+STATEMENT_COLUMNS = {
+    "交易日期": "date", "记账日期": "date", "日期": "date", "交易时间": "time",
+    "摘要": "description", "交易摘要": "description", "业务摘要": "description", "交易类型": "description",
+    "收入": "credit", "收入金额": "credit", "贷方发生额": "credit", "存入金额": "credit", "存入": "credit",
+    "支出": "debit", "支出金额": "debit", "借方发生额": "debit", "支取金额": "debit", "支取": "debit",
+    "交易金额": "amount", "发生额": "amount", "金额": "amount",
+    "余额": "balance", "账户余额": "balance", "联机余额": "balance", "本次余额": "balance",
+    "对方户名": "counterparty", "对手信息": "counterparty", "对方账号与户名": "counterparty",
+    "对方名称": "counterparty", "对方账户名": "counterparty", "货币": "currency", "币种": "currency",
+}
+SI_COLUMNS = {
+    "费款所属期": "period", "缴费年月": "period", "所属期": "period", "险种": "insurance", "险种类型": "insurance",
+    "缴费类别": "category", "缴费类型": "category", "缴费基数": "base", "个人缴费": "personal",
+    "个人缴纳": "personal", "单位缴费": "unit", "单位缴纳": "unit", "单位名称": "employer", "参保单位": "employer",
+}
+HOUSING_COLUMNS = {
+    "缴存年月": "period", "汇缴年月": "period", "缴存基数": "base", "单位月缴额": "unit", "个人月缴额": "personal",
+    "月缴存额": "deposit", "业务类型": "category",
+}
+
+# Header labels, by field; the value follows the label and a colon.
+STATEMENT_LABELS = {
+    "account_name": ("户名", "客户姓名", "姓名", "账户名称"), "account_number": ("账号", "卡号", "账户", "客户账号"),
+    "branch": ("开户行", "开户网点", "开户机构"), "currency": ("币种",), "period": ("起止日期", "交易区间", "查询期间", "起止时间"),
+    "printed_at": ("打印时间", "打印日期"),
+}
+SI_LABELS = {
+    "name": ("姓名",), "id_number": ("身份证号", "公民身份号码", "社会保障号码"), "personal_number": ("个人编号",),
+    "employer": ("参保单位", "单位名称"), "employer_uscc": ("统一社会信用代码",), "status": ("缴费状态", "参保状态"),
+    "printed_at": ("打印日期", "打印时间"), "verification_code": ("校验码", "验证码"),
+}
+HOUSING_LABELS = {
+    "name": ("姓名",), "id_number": ("身份证号", "证件号码"), "account_number": ("个人账号", "公积金账号"),
+    "employer": ("单位名称",), "base": ("缴存基数",), "unit_ratio": ("单位缴存比例",), "personal_ratio": ("个人缴存比例",),
+    "monthly_deposit": ("月缴存额",), "status": ("账户状态",),
+}
+
+BANKS = [  # title words → bank, tried in order
+    ("中国工商银行", "ICBC"), ("工商银行", "ICBC"), ("中国建设银行", "CCB"), ("建设银行", "CCB"), ("招商银行", "CMB"),
+    ("中国农业银行", "ABC"), ("农业银行", "ABC"), ("中国银行", "BOC"), ("交通银行", "BOCOM"),
+    ("中国邮政储蓄银行", "PSBC"), ("邮储银行", "PSBC"), ("微信支付", "WeChat"), ("财付通", "WeChat"), ("支付宝", "Alipay"),
+]
+
+
+def field(value, page: Page, words: list[Word]) -> dict:
+    box = (min(w.x0 for w in words), min(w.top for w in words), max(w.x1 for w in words), max(w.bottom for w in words))
+    return {"value": value, "page": page.number, "bbox": [round(v, 2) for v in box]}
+
+
+def extract(doc: Document) -> dict:
+    reader = {"bank_statement": _statement, "employment_proof": _proof, "social_insurance": _social_insurance,
+              "housing_fund": _housing_fund}.get(doc.kind)
+    out = {"fields": {}, "transactions": []}
+    if reader and doc.pages:
+        out.update(reader(doc))
+    return out
+
+
+def bank_of(title: str) -> str | None:
+    return next((code for words, code in BANKS if words in title), None)
+
+
+# --- labelled header fields ------------------------------------------------------------------------
+
+def labelled(page: Page, labels: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, list[Word]]]:
+    """'label：value' pairs on a page, the value running to the next label. Returns field → (text, words)."""
+    known = sorted({lab for labs in labels.values() for lab in labs}, key=len, reverse=True)
+    starts = re.compile(r"^(%s)\s*[:：]" % "|".join(map(re.escape, known)))
+    found: dict[str, tuple[str, list[Word]]] = {}
+    for line in table.lines_of(page.words):
+        words = list(line.words)
+        for i, w in enumerate(words):
+            m = starts.match(nfkc(w.text))
+            if not m:
+                continue
+            name = next(f for f, labs in labels.items() if m[1] in labs)
+            if name in found:
+                continue
+            rest = nfkc(w.text)[m.end():].strip()
+            taken = [w] if rest else []
+            parts = [rest] if rest else []
+            for nxt in words[i + 1:]:
+                if starts.match(nfkc(nxt.text)):
+                    break
+                parts.append(nfkc(nxt.text))
+                taken.append(nxt)
+            if parts:
+                found[name] = (" ".join(parts), taken)
+    return found
+
+
+def _title(page: Page) -> tuple[str, list[Word]] | None:
+    """The first line of the page, usually the largest text: the document's title."""
+    lines = table.lines_of(page.words)
+    if not lines:
+        return None
+    line = lines[0]
+    return nfkc("".join(w.text for w in line.words)), list(line.words)
+
+
+# --- bank statements -------------------------------------------------------------------------------
+
+def _statement(doc: Document) -> dict:
+    first = doc.pages[0]
+    fields: dict = {}
+    title = _title(first)
+    if title:
+        fields["title"] = field(title[0], first, title[1])
+        bank = bank_of(title[0])
+        if bank:
+            fields["bank"] = field(bank, first, title[1])
+    for name, (text, words) in labelled(first, STATEMENT_LABELS).items():
+        if name == "period":
+            dates = [parse_date(d) for d in re.findall(r"\d{4}[-./年]?\d{1,2}[-./月]?\d{1,2}日?", text)]
+            dates = [d[0].isoformat() for d in dates if d]
+            if len(dates) == 2:
+                fields["period_start"] = field(dates[0], first, words)
+                fields["period_end"] = field(dates[1], first, words)
+        elif name == "printed_at":
+            parsed = parse_date(text.replace(" ", " "))
+            fields[name] = field(_stamp(parsed) if parsed else text, first, words)
+        elif name == "account_number":
+            fields[name] = field(re.sub(r"\s", "", text), first, words)
+        else:
+            fields[name] = field(text, first, words)
+    return {"fields": fields, "transactions": statement_rows(doc)}
+
+
+def _stamp(parsed) -> str:
+    day, at = parsed
+    return f"{day.isoformat()} {at.isoformat()}" if at else day.isoformat()
+
+
+def _is_date(text: str) -> bool:
+    return parse_date(text) is not None
+
+
+def statement_rows(doc: Document) -> list[dict]:
+    out = []
+    columns = None
+    for page in doc.pages:
+        found = table.header(page.words, STATEMENT_COLUMNS)
+        if found:
+            columns, below = found
+        elif columns is None:
+            continue
+        else:
+            below = 0.0  # a page without its own header row carries over the previous page's columns
+        for row in table.rows(page.words, columns, below, "date", _is_date, page.number):
+            out.append(_transaction(row))
+    return out
+
+
+def _transaction(row: table.Row) -> dict:
+    date_words = row.words("date")
+    parsed = parse_date(date_words[0].text) if date_words else None
+    time_text = next((w.text for w in date_words[1:] + row.words("time") if re.fullmatch(r"\d{1,2}:?\d{2}:?\d{2}", w.text)),
+                     None)
+    credit = parse_amount(row.text("credit")) if row.words("credit") else None
+    debit = parse_amount(row.text("debit")) if row.words("debit") else None
+    if row.words("amount"):
+        signed = parse_amount(row.text("amount"))
+        if signed is not None:
+            credit, debit = (signed, None) if signed >= 0 else (None, -signed)
+    balance = parse_amount(row.text("balance")) if row.words("balance") else None
+    txn = {
+        "date": parsed[0].isoformat() if parsed else None,
+        "time": _time(time_text) if time_text else None,
+        "description": row.text("description") or None,
+        "credit": _money(credit), "debit": _money(debit), "balance": _money(balance),
+        "counterparty": row.text("counterparty") or None,
+        "page": row.page,
+        "bbox": [round(v, 2) for v in row.bbox()],
+        "cells": {role: [round(v, 2) for v in row.bbox(role)] for role in row.cells},
+    }
+    return txn
+
+
+def _time(text: str) -> str:
+    digits = text.replace(":", "")
+    return f"{digits[:-4]:0>2}:{digits[-4:-2]}:{digits[-2:]}"
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+# --- employment / income proofs ----------------------------------------------------------------------
+
+_PROOF_PATTERNS = {
+    "name": r"兹证明\s*([^\s（(，,]{2,4})",
+    "id_number": r"身份证[号码]*[:：]?\s*([0-9Xx]{18})",
+    "hire_date": r"于\s*(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)\s*入职",
+    "position": r"现任\s*([^\s，,。]+?)\s*职务",
+    "monthly_income": r"月收入[^0-9]{0,20}?([0-9][0-9,]*\.?\d*)\s*元",
+    "monthly_income_capitals": r"大写[:：]?\s*([零壹贰叁肆伍陆柒捌玖拾佰仟万亿元圆角分整正\s]+)",
+    "income_basis": r"(税前|税后)",
+    "employer": r"单位名称[^:：]*[:：]\s*(\S+)",
+    "employer_uscc": r"统一社会信用代码[:：]?\s*([0-9A-Z]{18})",
+    "date": r"(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)\s*$",
+}
+
+
+def _proof(doc: Document) -> dict:
+    page = doc.pages[0]
+    text = nfkc(page.text)
+    flat = re.sub(r"\s*\n\s*", "", text)  # lines of the letter wrap anywhere, even inside a number
+    fields: dict = {}
+    title = _title(page)
+    if title:
+        fields["title"] = field(re.sub(r"\s", "", title[0]), page, title[1])
+    for name, pattern in _PROOF_PATTERNS.items():
+        m = re.search(pattern, text if name == "date" else flat, re.M)
+        if not m:
+            continue
+        raw = re.sub(r"\s", "", m[1])
+        value = {
+            "id_number": lambda: id_number(raw) or raw,
+            "employer_uscc": lambda: credit_code(raw) or raw,
+            "hire_date": lambda: _iso_date(raw),
+            "date": lambda: _iso_date(raw),
+            "monthly_income": lambda: _money(parse_amount(raw)),
+            "monthly_income_capitals": lambda: raw,
+        }.get(name, lambda: raw)()
+        fields[name] = field(value, page, _words_of(page, raw) or page.words[:1])
+    figures, capitals = fields.get("monthly_income"), fields.get("monthly_income_capitals")
+    if figures and capitals:
+        spelled = parse_capitals(capitals["value"])
+        fields["income_capitals_agree"] = {**capitals, "value": spelled is not None
+                                           and _money(spelled) == figures["value"]}
+    return {"fields": fields}
+
+
+def _iso_date(text: str) -> str:
+    parsed = parse_date(text)
+    return parsed[0].isoformat() if parsed else text
+
+
+def _words_of(page: Page, raw: str) -> list[Word]:
+    """The words that hold `raw`: those whose text overlaps it by at least two characters."""
+    key = raw[:6]
+    return [w for w in page.words if key and (key in nfkc(w.text) or (len(w.text) >= 2 and nfkc(w.text) in raw))]
+
+
+# --- social insurance and housing fund ------------------------------------------------------------
+
+def _record(doc: Document, labels, columns, anchor_parser, row_reader) -> tuple[dict, list[dict]]:
+    first = doc.pages[0]
+    fields: dict = {}
+    title = _title(first)
+    if title:
+        fields["title"] = field(title[0], first, title[1])
+    for name, (text, words) in labelled(first, labels).items():
+        if name == "id_number":
+            text = id_number(text) or text
+        elif name == "employer_uscc":
+            text = credit_code(text) or text
+        fields[name] = field(text, first, words)
+    rows = []
+    for page in doc.pages:
+        found = table.header(page.words, columns)
+        if not found:
+            continue
+        cols, below = found
+        rows += [row_reader(r) for r in table.rows(page.words, cols, below, "period", anchor_parser, page.number)]
+    return fields, rows
+
+
+def _social_insurance(doc: Document) -> dict:
+    def read(row: table.Row) -> dict:
+        return {"period": parse_month(row.text("period")), "insurance": row.text("insurance") or None,
+                "category": row.text("category") or None, "base": _money(parse_amount(row.text("base"))),
+                "personal": _money(parse_amount(row.text("personal"))), "unit": _money(parse_amount(row.text("unit"))),
+                "employer": row.text("employer") or None, "page": row.page,
+                "bbox": [round(v, 2) for v in row.bbox()]}
+
+    fields, rows = _record(doc, SI_LABELS, SI_COLUMNS, lambda t: parse_month(t) is not None, read)
+    return {"fields": fields, "contributions": rows}
+
+
+def _housing_fund(doc: Document) -> dict:
+    def read(row: table.Row) -> dict:
+        return {"period": parse_month(row.text("period")), "base": _money(parse_amount(row.text("base"))),
+                "unit": _money(parse_amount(row.text("unit"))), "personal": _money(parse_amount(row.text("personal"))),
+                "deposit": _money(parse_amount(row.text("deposit"))), "category": row.text("category") or None,
+                "page": row.page, "bbox": [round(v, 2) for v in row.bbox()]}
+
+    fields, rows = _record(doc, HOUSING_LABELS, HOUSING_COLUMNS, lambda t: parse_month(t) is not None, read)
+    return {"fields": fields, "deposits": rows}

@@ -1,0 +1,109 @@
+"""Read ruled or unruled tables from positioned words: a header row names the columns, anchor cells start rows.
+
+Works the same on text-layer words (PDF points) and OCR words (pixels): only relative positions matter.
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from checks.model import Line, Word
+from checks.normalize import nfkc
+
+# Lines whose text marks the end of a table body: totals, page numbers, notes.
+FOOTER_WORDS = ("合计", "总计", "页", "说明", "备注：", "注：")
+
+
+def lines_of(words: list[Word]) -> list[Line]:
+    """Group words into lines: a word joins a line when it overlaps the line's vertical middle."""
+    lines: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: (w.top, w.x0)):
+        mid = (w.top + w.bottom) / 2
+        for line in lines:
+            top, bottom = line[0].top, line[0].bottom
+            if top <= mid <= bottom:
+                line.append(w)
+                break
+        else:
+            lines.append([w])
+    return [Line(tuple(sorted(ws, key=lambda w: w.x0))) for ws in lines]
+
+
+@dataclass(frozen=True)
+class Column:
+    role: str
+    left: float
+    right: float
+    header: Word
+
+
+@dataclass
+class Row:
+    page: int
+    cells: dict[str, list[Word]] = field(default_factory=dict)
+
+    def text(self, role: str, sep: str = "") -> str:
+        return sep.join(w.text for w in sorted(self.cells.get(role, []), key=lambda w: (round(w.top), w.x0)))
+
+    def words(self, role: str) -> list[Word]:
+        return self.cells.get(role, [])
+
+    def bbox(self, role: str | None = None) -> tuple[float, float, float, float] | None:
+        words = self.cells.get(role, []) if role else [w for ws in self.cells.values() for w in ws]
+        if not words:
+            return None
+        return (min(w.x0 for w in words), min(w.top for w in words), max(w.x1 for w in words),
+                max(w.bottom for w in words))
+
+
+def header(words: list[Word], names: dict[str, str], minimum: int = 3) -> tuple[list[Column], float] | None:
+    """The first line naming at least `minimum` known columns: its columns (by x) and its bottom edge."""
+    for line in lines_of(words):
+        found = [(names[nfkc(w.text)], w) for w in line.words if nfkc(w.text) in names]
+        if len({role for role, _ in found}) < minimum:
+            continue
+        found.sort(key=lambda rw: rw[1].x0)
+        columns = []
+        for i, (role, w) in enumerate(found):
+            left = 0.0 if i == 0 else (found[i - 1][1].x1 + w.x0) / 2
+            right = float("inf") if i == len(found) - 1 else (w.x1 + found[i + 1][1].x0) / 2
+            columns.append(Column(role, left, right, w))
+        return columns, max(w.bottom for _, w in found)
+    return None
+
+
+def rows(words: list[Word], columns: list[Column], below: float, anchor: str, is_anchor, page: int) -> list[Row]:
+    """Rows of the table under `below`: each starts at a word of the `anchor` column that `is_anchor` accepts
+    and takes every word down to the next anchor, so wrapped cells and second lines (times) stay in their row."""
+    body = [w for w in words if w.top >= below - 0.5]
+    anchor_col = next(c for c in columns if c.role == anchor)
+    anchors = sorted((w for w in body if _column_of(w, columns) is anchor_col and is_anchor(w.text)),
+                     key=lambda w: w.top)
+    if not anchors:
+        return []
+    height = statistics.median(w.bottom - w.top for w in anchors)
+    pitch = statistics.median(b.top - a.top for a, b in zip(anchors, anchors[1:])) if len(anchors) > 1 else 3 * height
+    end = _footer_top(body, anchors[-1].top) or anchors[-1].top + pitch
+    # A centred cell can sit half a line above its row's first line: start each band a little higher.
+    starts = [a.top - height / 2 for a in anchors] + [end - height / 2]
+    out = [Row(page) for _ in anchors]
+    for w in body:
+        mid = (w.top + w.bottom) / 2
+        for i in range(len(anchors)):
+            if starts[i] <= mid < starts[i + 1]:
+                col = _column_of(w, columns)
+                if col is not None:
+                    out[i].cells.setdefault(col.role, []).append(w)
+                break
+    return out
+
+
+def _column_of(word: Word, columns: list[Column]) -> Column | None:
+    mid = (word.x0 + word.x1) / 2
+    return next((c for c in columns if c.left <= mid < c.right), None)
+
+
+def _footer_top(body: list[Word], after: float) -> float | None:
+    tops = [line.bbox[1] for line in lines_of([w for w in body if w.top > after])
+            if any(k in line.text for k in FOOTER_WORDS)]
+    return min(tops) if tops else None
