@@ -84,7 +84,21 @@ def test_report_is_written(env, pdfs, tmp_path):
     assert "PDF_EDITOR_SOFTWARE" in text and "Adobe Acrobat Pro DC" in text and str(html) in proc.stderr
 
 
-@pytest.mark.parametrize("command", ["check", "enqueue", "worker", "status", "result", "report", "explain"])
+def test_extract_prints_fields_and_rows_as_table_json_csv(env, tmp_path):
+    from tests.conftest import ROOT
+
+    statement = str(ROOT / "fixtures" / "samples" / "applicant_01" / "statement.pdf")
+    as_json = json.loads(run_cli(["extract", "--format", "json", statement], env).stdout)
+    assert as_json["kind"] == "bank_statement" and len(as_json["transactions"]) == 38
+    assert as_json["fields"]["account_number"]["value"].count("*") == 11
+    csv_text = run_cli(["extract", "--format", "csv", statement], env).stdout.splitlines()
+    assert csv_text[0].startswith("date,time,description,credit,debit,balance,counterparty") and len(csv_text) == 39
+    table = run_cli(["extract", statement], env)
+    assert table.returncode == 0 and "代发工资" in table.stdout and "ICBC" in table.stdout
+    assert run_cli(["extract", str(tmp_path / "missing.pdf")], env).returncode == 2
+
+
+@pytest.mark.parametrize("command", ["check", "enqueue", "worker", "status", "result", "report", "explain", "extract"])
 def test_every_command_has_help(env, command):
     proc = run_cli([command, "--help"], env)
     assert proc.returncode == 0 and "Usage: docverify " + command in proc.stdout

@@ -211,6 +211,44 @@ def report_cmd(job_id, out_dir, no_mask):
     click.echo(report.write(stored, Path(out_dir), masked=not no_mask))
 
 
+@main.command("extract")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--no-mask", is_flag=True, help="Show ID, account and phone numbers unmasked (authorised use).")
+def extract_cmd(file, fmt, no_mask):
+    """Print the fields and transactions read from FILE."""
+    import csv
+
+    settings = config.load()
+    result = verify(_read((file,)), bundle=False, limits=settings.limits, policy=settings.policy,
+                    masked=settings.mask and not no_mask)
+    if result["errors"]:
+        e = result["errors"][0]
+        err.print(f"docverify: {e['file']}: {e['code']}: {e['message']}", markup=False)
+        sys.exit(2)
+    doc = result["documents"][0]
+    extracted = doc["extracted"]
+    rows = extracted.get("transactions") or extracted.get("contributions") or extracted.get("deposits") or []
+    if fmt == "json":
+        click.echo(json.dumps({"file": doc["file"], "kind": doc["kind"], **extracted}, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        columns = [k for k in (rows[0] if rows else {}) if k not in ("bbox", "cells")]
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        fields = Table("field", "value", "page", title=f"{doc['file']} ({doc['kind']})")
+        for name, f in extracted["fields"].items():
+            fields.add_row(name, str(f["value"]), str(f["page"]))
+        out.print(fields)
+        if rows:
+            columns = [k for k in rows[0] if k not in ("bbox", "cells")]
+            listing = Table(*columns)
+            for r in rows:
+                listing.add_row(*("" if r[c] is None else str(r[c]) for c in columns))
+            out.print(listing)
+
+
 @main.command()
 @click.argument("code", required=False)
 def explain(code):
