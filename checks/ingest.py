@@ -16,6 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from checks.catalog import input_error
 from checks.model import Document, InputError, Page, Word
+from checks.table import lines_of
 
 # (magic prefix, offset, detected type); the PDF header may follow up to 1 KiB of junk (PDF 1.7 §7.5.2 leniency).
 _IMAGE_MAGIC = [
@@ -103,7 +104,7 @@ def _pdf_page(number: int, page) -> Page:
              for w in reading.extract_words(extra_attrs=["fontname", "size"])]
     readable = sum(1 for c in page.chars if id(c) not in marks and _has_unicode(c["text"]))
     return Page(number=number, width=float(page.width), height=float(page.height), units="pt",
-                text=reading.extract_text() or "", words=words, scanned=readable < MIN_TEXT_CHARS,
+                text="\n".join(line.text for line in lines_of(words)), words=words, scanned=readable < MIN_TEXT_CHARS,
                 watermark=[Word(c["text"], c["x0"], c["top"], c["x1"], c["bottom"], font=c["fontname"],
                                 size=c["size"]) for c in watermark])
 
