@@ -78,6 +78,7 @@ class Document:
     pdf: Any = None
     image: Any = None  # PIL.Image for image inputs, EXIF orientation applied
     kind: str = "other"
+    rasters: dict = field(default_factory=dict)  # (page, dpi) → gray array, filled by checks.render
 
     @property
     def text(self) -> str:
