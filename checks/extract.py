@@ -77,29 +77,29 @@ def bank_of(title: str) -> str | None:
 # --- labelled header fields ------------------------------------------------------------------------
 
 def labelled(page: Page, labels: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, list[Word]]]:
-    """'label：value' pairs on a page, the value running to the next label. Returns field → (text, words)."""
+    """'label：value' pairs on a page, the value running to the next label. Returns field → (text, words).
+
+    Matching runs over each line's text, not word by word: OCR splits labels (起 止日期) and detaches colons.
+    """
     known = sorted({lab for labs in labels.values() for lab in labs}, key=len, reverse=True)
-    starts = re.compile(r"^(%s)\s*[:：]" % "|".join(map(re.escape, known)))
+    pattern = re.compile("(%s)\\s*[:：]" % "|".join(r"\s*".join(map(re.escape, lab)) for lab in known))
     found: dict[str, tuple[str, list[Word]]] = {}
     for line in table.lines_of(page.words):
-        words = list(line.words)
-        for i, w in enumerate(words):
-            m = starts.match(nfkc(w.text))
-            if not m:
-                continue
-            name = next(f for f, labs in labels.items() if m[1] in labs)
-            if name in found:
-                continue
-            rest = nfkc(w.text)[m.end():].strip()
-            taken = [w] if rest else []
-            parts = [rest] if rest else []
-            for nxt in words[i + 1:]:
-                if starts.match(nfkc(nxt.text)):
-                    break
-                parts.append(nfkc(nxt.text))
-                taken.append(nxt)
-            if parts:
-                found[name] = (" ".join(parts), taken)
+        text, owner = "", []
+        for w in line.words:
+            if text:
+                text, owner = text + " ", owner + [None]
+            piece = nfkc(w.text)
+            text, owner = text + piece, owner + [w] * len(piece)
+        matches = list(pattern.finditer(text))
+        for m, nxt in zip(matches, matches[1:] + [None]):
+            label = re.sub(r"\s", "", m[1])
+            name = next(f for f, labs in labels.items() if label in labs)
+            end = nxt.start() if nxt else len(text)
+            value = text[m.end():end].strip()
+            words = list(dict.fromkeys(w for w in owner[m.end():end] if w is not None))
+            if value and name not in found:
+                found[name] = (value, words)
     return found
 
 
@@ -170,13 +170,10 @@ def _transaction(row: table.Row) -> dict:
     parsed = parse_date(date_words[0].text) if date_words else None
     time_text = next((w.text for w in date_words[1:] + row.words("time") if re.fullmatch(r"\d{1,2}:?\d{2}:?\d{2}", w.text)),
                      None)
-    credit = parse_amount(row.text("credit")) if row.words("credit") else None
-    debit = parse_amount(row.text("debit")) if row.words("debit") else None
-    if row.words("amount"):
-        signed = parse_amount(row.text("amount"))
-        if signed is not None:
-            credit, debit = (signed, None) if signed >= 0 else (None, -signed)
-    balance = parse_amount(row.text("balance")) if row.words("balance") else None
+    credit, debit, balance = _amount(row, "credit"), _amount(row, "debit"), _amount(row, "balance")
+    signed = _amount(row, "amount")
+    if signed is not None:
+        credit, debit = (signed, None) if signed >= 0 else (None, -signed)
     txn = {
         "date": parsed[0].isoformat() if parsed else None,
         "time": _time(time_text) if time_text else None,
@@ -188,6 +185,17 @@ def _transaction(row: table.Row) -> dict:
         "cells": {role: [round(v, 2) for v in row.bbox(role)] for role in row.cells},
     }
     return txn
+
+
+def _amount(row: table.Row, role: str) -> Decimal | None:
+    """The cell's amount; OCR specks beside the number (a stray 二 or ') are not part of it."""
+    text = row.text(role)
+    if not text:
+        return None
+    value = parse_amount(text)
+    if value is None:
+        value = parse_amount("".join(re.findall(r"[-+0-9,.]", text)))
+    return value
 
 
 def _time(text: str) -> str:

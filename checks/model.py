@@ -64,6 +64,7 @@ class Page:
     words: list[Word] = field(default_factory=list)  # reading words, watermark removed
     watermark: list[Word] = field(default_factory=list)  # rotated, oversized or light characters, for forensics
     scanned: bool = False  # no usable text layer: words must come from OCR
+    ocr: str = ""  # the OCR engine that produced `words`, if one did
 
 
 @dataclass

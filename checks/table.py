@@ -7,6 +7,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
+from rapidfuzz import fuzz
+
 from checks.model import Line, Word
 from checks.normalize import nfkc
 
@@ -43,7 +45,8 @@ class Row:
     cells: dict[str, list[Word]] = field(default_factory=dict)
 
     def text(self, role: str, sep: str = "") -> str:
-        return sep.join(w.text for w in sorted(self.cells.get(role, []), key=lambda w: (round(w.top), w.x0)))
+        """The cell's words in reading order: line by line, left to right."""
+        return sep.join(w.text for line in lines_of(self.cells.get(role, [])) for w in line.words)
 
     def words(self, role: str) -> list[Word]:
         return self.cells.get(role, [])
@@ -57,9 +60,13 @@ class Row:
 
 
 def header(words: list[Word], names: dict[str, str], minimum: int = 3) -> tuple[list[Column], float] | None:
-    """The first line naming at least `minimum` known columns: its columns (by x) and its bottom edge."""
+    """The first line naming at least `minimum` known columns: its columns (by x) and its bottom edge.
+
+    OCR misreads header words too (余额 → 余拓), so a word names the column it is closest to, if it is
+    at least half right and no other column name is as close.
+    """
     for line in lines_of(words):
-        found = [(names[nfkc(w.text)], w) for w in line.words if nfkc(w.text) in names]
+        found = [(role, w) for w in line.words if (role := _column_name(w.text, names))]
         if len({role for role, _ in found}) < minimum:
             continue
         found.sort(key=lambda rw: rw[1].x0)
@@ -69,6 +76,19 @@ def header(words: list[Word], names: dict[str, str], minimum: int = 3) -> tuple[
             right = float("inf") if i == len(found) - 1 else (w.x1 + found[i + 1][1].x0) / 2
             columns.append(Column(role, left, right, w))
         return columns, max(w.bottom for _, w in found)
+    return None
+
+
+def _column_name(text: str, names: dict[str, str]) -> str | None:
+    text = nfkc(text).replace(" ", "")
+    if text in names:
+        return names[text]
+    if not 2 <= len(text) <= 8:
+        return None
+    scored = sorted(((fuzz.ratio(text, name), role) for name, role in names.items() if len(name) == len(text)),
+                    reverse=True)
+    if scored and scored[0][0] >= 50 and (len(scored) == 1 or scored[1][0] < scored[0][0]):
+        return scored[0][1]
     return None
 
 

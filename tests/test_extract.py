@@ -76,3 +76,24 @@ def test_social_insurance_rows(applicant):
                                          ("某某信用社对账单", None)])
 def test_banks_from_titles(title, bank):
     assert bank_of(title) == bank
+
+
+def test_running_balances_of_genuine_statements_reconcile_and_edits_break_them():
+    from checks.balances import broken_rows
+
+    genuine, _ = read(SAMPLES / "applicant_01" / "statement.pdf")
+    assert broken_rows(genuine["transactions"]) == []
+    forged, truth = read(SAMPLES / "applicant_01" / "statement_incremental_edit.pdf")
+    row = truth["tampering"][0]["row"]
+    assert broken_rows(forged["transactions"]) == [row]  # the raised salary no longer adds up
+
+
+def test_newest_first_statements_reconcile_backwards():
+    from checks.balances import broken_rows
+
+    rows = [{"date": "2025-03-03", "credit": None, "debit": "50.00", "balance": "950.00"},
+            {"date": "2025-03-02", "credit": "1000.00", "debit": None, "balance": "1000.00"},
+            {"date": "2025-03-01", "credit": None, "debit": None, "balance": "0.00"}]
+    assert broken_rows(rows) == []
+    rows[0]["balance"] = "960.00"
+    assert broken_rows(rows) == [0]

@@ -1,0 +1,32 @@
+"""Running-balance arithmetic over a statement's transactions, in whichever order the bank prints them."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+
+def _d(value: str | None) -> Decimal:
+    return Decimal(value) if value else Decimal(0)
+
+
+def newest_first(transactions: list[dict]) -> bool:
+    dates = [t["date"] for t in transactions if t.get("date")]
+    return len(dates) > 1 and dates[0] > dates[-1]
+
+
+def reconciles(previous: dict, row: dict) -> bool:
+    """previous balance + credit − debit = balance, to the cent (rows in time order)."""
+    if previous.get("balance") is None or row.get("balance") is None:
+        return False
+    return _d(previous["balance"]) + _d(row.get("credit")) - _d(row.get("debit")) == _d(row["balance"])
+
+
+def broken_rows(transactions: list[dict]) -> list[int]:
+    """Indexes (in printed order) of rows whose balance does not follow from the row before them in time.
+
+    One misread amount breaks one step; one misread balance breaks the step into its row and out of it.
+    """
+    order = list(range(len(transactions)))
+    if newest_first(transactions):
+        order.reverse()
+    return sorted(order[k] for k in range(1, len(order))
+                  if not reconciles(transactions[order[k - 1]], transactions[order[k]]))
