@@ -13,14 +13,17 @@ from checks.model import Document, Page, Word
 from checks.normalize import credit_code, id_number, nfkc, parse_amount, parse_capitals, parse_date, parse_month
 
 STATEMENT_COLUMNS = {
-    "交易日期": "date", "记账日期": "date", "日期": "date", "交易时间": "time",
+    "交易日期": "date", "记账日期": "date", "日期": "date", "交易时间": "time", "记账时间": "time",
     "摘要": "description", "交易摘要": "description", "业务摘要": "description", "交易类型": "description",
+    "交易名称": "description",
     "收入": "credit", "收入金额": "credit", "贷方发生额": "credit", "存入金额": "credit", "存入": "credit",
     "支出": "debit", "支出金额": "debit", "借方发生额": "debit", "支取金额": "debit", "支取": "debit",
     "交易金额": "amount", "发生额": "amount", "金额": "amount",
     "余额": "balance", "账户余额": "balance", "联机余额": "balance", "本次余额": "balance",
     "对方户名": "counterparty", "对手信息": "counterparty", "对方账号与户名": "counterparty",
     "对方名称": "counterparty", "对方账户名": "counterparty", "货币": "currency", "币种": "currency",
+    "币别": "currency", "对方账号": "counterparty_account", "对方账户": "counterparty_account",
+    "对方卡号/账号": "counterparty_account",
 }
 SI_COLUMNS = {
     "费款所属期": "period", "缴费年月": "period", "所属期": "period", "险种": "insurance", "险种类型": "insurance",
@@ -34,9 +37,12 @@ HOUSING_COLUMNS = {
 
 # Header labels, by field; the value follows the label and a colon.
 STATEMENT_LABELS = {
-    "account_name": ("户名", "客户姓名", "姓名", "账户名称"), "account_number": ("账号", "卡号", "账户", "客户账号"),
-    "branch": ("开户行", "开户网点", "开户机构"), "currency": ("币种",), "period": ("起止日期", "交易区间", "查询期间", "起止时间"),
-    "printed_at": ("打印时间", "打印日期"),
+    "account_name": ("户名", "客户姓名", "客户名称", "姓名", "账户名称"),
+    "account_number": ("账号", "卡号", "账户", "客户账号", "卡号/账号", "借记卡号"),
+    "branch": ("开户行", "开户网点", "开户机构"), "currency": ("币种", "币别"),
+    "period": ("起止日期", "交易区间", "查询期间", "起止时间"), "period_start": ("起始日期",),
+    "period_end": ("结束日期",), "printed_at": ("打印时间", "打印日期", "申请时间"),
+    "other": ("钞汇", "账户类型", "验证码"),
 }
 SI_LABELS = {
     "name": ("姓名",), "id_number": ("身份证号", "公民身份号码", "社会保障号码"), "personal_number": ("个人编号",),
@@ -123,21 +129,44 @@ def _statement(doc: Document) -> dict:
         bank = bank_of(title[0])
         if bank:
             fields["bank"] = field(bank, first, title[1])
-    for name, (text, words) in labelled(first, STATEMENT_LABELS).items():
-        if name == "period":
-            dates = [parse_date(d) for d in re.findall(r"\d{4}[-./年]?\d{1,2}[-./月]?\d{1,2}日?", text)]
-            dates = [d[0].isoformat() for d in dates if d]
-            if len(dates) == 2:
-                fields["period_start"] = field(dates[0], first, words)
-                fields["period_end"] = field(dates[1], first, words)
+    found = {name: (text, words, first) for name, (text, words) in labelled(first, STATEMENT_LABELS).items()}
+    for page in doc.pages[1:]:  # a few banks state the currency only in the closing notice
+        for name, (text, words) in labelled(page, {"currency": STATEMENT_LABELS["currency"]}).items():
+            found.setdefault(name, (text, words, page))
+    if "period" not in found:  # some banks print the period alone under the title: '2025-03-01 -- 2025-08-31'
+        line = next((ln for ln in table.lines_of(first.words)[:6] if len(_dates_in(ln.text)) == 2), None)
+        if line:
+            found["period"] = (line.text, list(line.words), first)
+    if "branch" in found:
+        found["branch"] = _wrapped(*found["branch"])
+    for name, (text, words, page) in found.items():
+        if name == "period" and len(_dates_in(text)) == 2:
+            start, end = _dates_in(text)
+            fields["period_start"] = field(start, page, words)
+            fields["period_end"] = field(end, page, words)
+        elif name in ("period_start", "period_end") and _dates_in(text):
+            fields[name] = field(_dates_in(text)[0], page, words)
         elif name == "printed_at":
-            parsed = parse_date(text.replace(" ", " "))
-            fields[name] = field(_stamp(parsed) if parsed else text, first, words)
-        elif name == "account_number":
-            fields[name] = field(re.sub(r"\s", "", text), first, words)
-        else:
-            fields[name] = field(text, first, words)
+            parsed = parse_date(text)
+            fields[name] = field(_stamp(parsed) if parsed else text, page, words)
+        elif name in ("account_name", "account_number", "branch", "currency"):
+            fields[name] = field(re.sub(r"\s", "", text).rstrip("。，,;；"), page, words)
     return {"fields": fields, "transactions": statement_rows(doc)}
+
+
+def _wrapped(text: str, words: list[Word], page: Page) -> tuple[str, list[Word], Page]:
+    """A branch name that wrapped: the next line holds one word starting under the value and ending the name."""
+    last = words[-1]
+    below = [w for w in page.words if 0 < w.top - last.bottom < (last.bottom - last.top)
+             and w.x0 >= words[0].x0 - 1 and re.search(r"(支行|分行|营业部|网点|分理处)$", w.text)]
+    if len(below) == 1 and not re.search(r"(支行|分行|营业部|网点|分理处)$", text):
+        return text + below[0].text, words + below, page
+    return text, words, page
+
+
+def _dates_in(text: str) -> list[str]:
+    found = (parse_date(d) for d in re.findall(r"\d{4}[-./年]?\d{1,2}[-./月]?\d{1,2}日?", text))
+    return [d[0].isoformat() for d in found if d]
 
 
 def _stamp(parsed) -> str:
@@ -167,24 +196,43 @@ def statement_rows(doc: Document) -> list[dict]:
 
 def _transaction(row: table.Row) -> dict:
     date_words = row.words("date")
-    parsed = parse_date(date_words[0].text) if date_words else None
-    time_text = next((w.text for w in date_words[1:] + row.words("time") if re.fullmatch(r"\d{1,2}:?\d{2}:?\d{2}", w.text)),
-                     None)
+    parsed = next((p for w in date_words if (p := parse_date(w.text))), None)
+    time_text = next((w.text for w in date_words + row.words("time") if _TIME.fullmatch(w.text)), None)
     credit, debit, balance = _amount(row, "credit"), _amount(row, "debit"), _amount(row, "balance")
     signed = _amount(row, "amount")
     if signed is not None:
         credit, debit = (signed, None) if signed >= 0 else (None, -signed)
-    txn = {
+    counterparty, account = _counterparty(row.text("counterparty", " "))
+    return {
         "date": parsed[0].isoformat() if parsed else None,
         "time": _time(time_text) if time_text else None,
         "description": row.text("description") or None,
         "credit": _money(credit), "debit": _money(debit), "balance": _money(balance),
-        "counterparty": row.text("counterparty") or None,
+        "counterparty": counterparty,
+        "counterparty_account": re.sub(r"\s|/", "", row.text("counterparty_account")) or account,
         "page": row.page,
         "bbox": [round(v, 2) for v in row.bbox()],
-        "cells": {role: [round(v, 2) for v in row.bbox(role)] for role in row.cells},
+        "cells": {role: [round(v, 2) for v in row.bbox(role)] for role in row.cells if not role.startswith("other:")},
     }
-    return txn
+
+
+_TIME = re.compile(r"\d{1,2}:?\d{2}:?\d{2}")
+# A counterparty cell may hold the account too: '6228…4859/谢凯' (CCB), '北京某某有限公司 1411…2456' (CMB).
+_ACCOUNT_FIRST = re.compile(r"^(?P<account>[\d*]{6,})\s*/\s*(?P<name>.*)$")
+_ACCOUNT_LAST = re.compile(r"^(?P<name>.*?)\s*(?P<account>[\d*]{8,})$")
+
+
+def _counterparty(text: str) -> tuple[str | None, str | None]:
+    text = text.strip()
+    m = _ACCOUNT_FIRST.match(text) or _ACCOUNT_LAST.match(text)
+    if m and m["name"]:
+        return _joined(m["name"]), m["account"]
+    return (_joined(text) or None), None
+
+
+def _joined(text: str) -> str:
+    """Cell lines joined back: wrapping split the text, not the words (Chinese has no spaces to keep)."""
+    return re.sub(r"(?<=[^\x00-\x7f])\s+|\s+(?=[^\x00-\x7f])", "", text).strip()
 
 
 def _amount(row: table.Row, role: str) -> Decimal | None:
@@ -223,16 +271,20 @@ _PROOF_PATTERNS = {
 }
 
 
+# Fields printed on a line of their own; the others sit in the letter's body, which wraps anywhere.
+_ONE_LINE = ("employer", "employer_uscc", "date")
+
+
 def _proof(doc: Document) -> dict:
     page = doc.pages[0]
-    text = nfkc(page.text)
-    flat = re.sub(r"\s*\n\s*", "", text)  # lines of the letter wrap anywhere, even inside a number
+    text = "\n".join(nfkc(line) for line in page.text.splitlines())
+    flat = text.replace("\n", "")  # lines of the letter wrap anywhere, even inside a number
     fields: dict = {}
     title = _title(page)
     if title:
         fields["title"] = field(re.sub(r"\s", "", title[0]), page, title[1])
     for name, pattern in _PROOF_PATTERNS.items():
-        m = re.search(pattern, text if name == "date" else flat, re.M)
+        m = re.search(pattern, text if name in _ONE_LINE else flat, re.M)
         if not m:
             continue
         raw = re.sub(r"\s", "", m[1])
