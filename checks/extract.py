@@ -52,7 +52,8 @@ SI_LABELS = {
 HOUSING_LABELS = {
     "name": ("姓名",), "id_number": ("身份证号", "证件号码"), "account_number": ("个人账号", "公积金账号"),
     "employer": ("单位名称",), "base": ("缴存基数",), "unit_ratio": ("单位缴存比例",), "personal_ratio": ("个人缴存比例",),
-    "monthly_deposit": ("月缴存额",), "status": ("账户状态",),
+    "monthly_deposit": ("月缴存额",), "status": ("账户状态", "缴存状态"), "employer_uscc": ("统一社会信用代码",),
+    "open_date": ("开户日期",), "printed_at": ("打印日期", "打印时间"), "other": ("校验码", "验证码", "单位账号"),
 }
 
 BANKS = [  # title words → bank, tried in order
@@ -325,6 +326,8 @@ def _record(doc: Document, labels, columns, anchor_parser, row_reader) -> tuple[
     if title:
         fields["title"] = field(title[0], first, title[1])
     for name, (text, words) in labelled(first, labels).items():
+        if name == "other":
+            continue
         if name == "id_number":
             text = id_number(text) or text
         elif name == "employer_uscc":
@@ -360,4 +363,14 @@ def _housing_fund(doc: Document) -> dict:
                 "page": row.page, "bbox": [round(v, 2) for v in row.bbox()]}
 
     fields, rows = _record(doc, HOUSING_LABELS, HOUSING_COLUMNS, lambda t: parse_month(t) is not None, read)
+    for name in ("base", "monthly_deposit"):
+        if name in fields:
+            fields[name]["value"] = _money(parse_amount(fields[name]["value"])) or fields[name]["value"]
+    for name in ("unit_ratio", "personal_ratio"):
+        if name in fields and (m := re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", fields[name]["value"])):
+            ratio = Decimal(m[1]) / 100
+            fields[name]["value"] = f"{ratio:.{max(2, -ratio.normalize().as_tuple().exponent)}f}"  # 10% → 0.10
+    for name in ("open_date", "printed_at"):
+        if name in fields and (parsed := parse_date(fields[name]["value"])):
+            fields[name]["value"] = _stamp(parsed)
     return {"fields": fields, "deposits": rows}

@@ -1,0 +1,81 @@
+"""Extraction on the evaluation set: six bank layouts × three PDF producers, records and letters, with truth."""
+import json
+from pathlib import Path
+
+import pytest
+
+from checks.balances import broken_rows
+from checks.classify import classify
+from checks.extract import extract
+from checks.ingest import open_document
+from checks.normalize import nfkc
+
+TXN_KEYS = ("date", "time", "description", "credit", "debit", "balance", "counterparty")
+HEADER = {
+    "bank_statement": ("account_name", "account_number", "branch", "period_start", "period_end"),
+    "employment_proof": ("name", "id_number", "employer", "employer_uscc", "monthly_income", "hire_date", "position"),
+    "social_insurance": ("name", "id_number", "employer", "employer_uscc"),
+    "housing_fund": ("name", "id_number", "employer", "account_number", "base", "unit_ratio", "personal_ratio",
+                     "monthly_deposit", "status"),
+}
+
+
+def same(a, b) -> bool:
+    return nfkc(str(a if a is not None else "")) == nfkc(str(b if b is not None else ""))
+
+
+@pytest.fixture(scope="session")
+def evalset(tmp_path_factory):
+    from fixtures.evalset import generate_eval
+
+    # Another seed than the committed samples': people, amounts and line breaks all differ.
+    paths = generate_eval(tmp_path_factory.mktemp("eval"), seed=11, per_layout=1)
+    docs = []
+    for path in (p for p in paths if p.suffix == ".pdf"):
+        doc = open_document(path.name, path.read_bytes())
+        doc.kind = classify(doc)
+        truth = json.loads(path.with_name(path.name + ".truth.json").read_text(encoding="utf-8"))
+        docs.append((path, doc.kind, extract(doc), truth))
+        doc.close()
+    return docs
+
+
+def test_every_layout_and_producer_is_covered(evalset):
+    combos = {(t["layout"], t["producer"]) for _, _, _, t in evalset if t["kind"] == "bank_statement"}
+    assert len({layout for layout, _ in combos}) >= 4 and len({p for _, p in combos}) >= 3
+    assert all(kind == t["kind"] for _, kind, _, t in evalset)
+
+
+def test_transactions_are_exact_on_at_least_99_5_percent(evalset):
+    right = total = 0
+    for path, _, got, truth in evalset:
+        for want in truth.get("transactions", []):
+            total += 1
+        rows = got["transactions"]
+        right += sum(all(same(g[k], w[k]) for k in TXN_KEYS) for g, w in zip(rows, truth.get("transactions", [])))
+        if truth.get("transactions"):
+            assert len(rows) == len(truth["transactions"]), path.name
+            assert broken_rows(rows) == [], path.name
+    assert total > 500 and right / total >= 0.995, f"{right}/{total}"
+
+
+def test_header_fields_are_right_on_at_least_99_percent(evalset):
+    right = total = 0
+    misses = []
+    for path, kind, got, truth in evalset:
+        for key in HEADER[kind]:
+            total += 1
+            ok = same(got["fields"].get(key, {}).get("value"), truth["fields"][key])
+            right += ok
+            if not ok:
+                misses.append((path.name, key))
+    assert right / total >= 0.99, misses
+
+
+def test_records_rows(evalset):
+    for path, kind, got, truth in evalset:
+        if kind == "housing_fund":
+            assert [(r["period"], r["base"], r["deposit"]) for r in got["deposits"]] == [
+                (f"{w['period'][:4]}-{w['period'][4:]}", w["base"], w["total"]) for w in truth["deposits"]], path.name
+        if kind == "social_insurance":
+            assert len(got["contributions"]) == len(truth["contributions"]), path.name
