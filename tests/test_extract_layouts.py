@@ -79,3 +79,15 @@ def test_records_rows(evalset):
                 (f"{w['period'][:4]}-{w['period'][4:]}", w["base"], w["total"]) for w in truth["deposits"]], path.name
         if kind == "social_insurance":
             assert len(got["contributions"]) == len(truth["contributions"]), path.name
+
+
+def test_watermarks_are_kept_apart_from_the_reading_words(tmp_path):
+    from fixtures.evalset import generate_eval
+
+    (path,) = [p for p in generate_eval(tmp_path, seed=11, layouts=["icbc_dense"], producers=["reportlab"])
+               if p.suffix == ".pdf" and "icbc_dense" in p.name]
+    truth = json.loads(path.with_name(path.name + ".truth.json").read_text(encoding="utf-8"))
+    doc = open_document(path.name, path.read_bytes())
+    mark = truth["table"]["watermark"]["text"].replace(" ", "")
+    assert doc.pages[0].watermark and set("".join(w.text for w in doc.pages[0].watermark).replace(" ", "")) <= set(mark)
+    assert not any(set(w.text) & set("仅供参考") for w in doc.pages[0].words)
