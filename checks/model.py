@@ -65,6 +65,7 @@ class Page:
     watermark: list[Word] = field(default_factory=list)  # rotated, oversized or light characters, for forensics
     scanned: bool = False  # no usable text layer: words must come from OCR
     ocr: str = ""  # the OCR engine that produced `words`, if one did
+    unskew: Any = None  # slope model (see checks.reading) when `words` were levelled from a skewed page
 
 
 @dataclass

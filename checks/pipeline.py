@@ -1,7 +1,7 @@
 """Run every applicable check on a document, and the bundle checks on an applicant's documents."""
 from __future__ import annotations
 
-from checks import classify, extract, pdf_structure
+from checks import classify, extract, ocr, pdf_structure, reading, second_opinion
 from checks.model import CheckRun, Document, DocumentResult, Finding
 from checks.verdict import Policy, decide, ranked, worst
 
@@ -9,10 +9,29 @@ from checks.verdict import Policy, decide, ranked, worst
 DOCUMENT_CHECKS = [pdf_structure]
 
 
-def verify_document(doc: Document, policy: Policy = Policy()) -> DocumentResult:
-    doc.kind = classify.classify(doc)
-    findings: list[Finding] = []
+def verify_document(doc: Document, policy: Policy = Policy(), ocr_engine: str = ocr.DEFAULT_ENGINE) -> DocumentResult:
     runs: list[CheckRun] = []
+    _read(doc, ocr_engine, runs)
+    doc.kind = classify.classify(doc)
+    findings = ranked(_forensics(doc, runs))
+    extracted = _extract(doc, ocr_engine, runs)
+    return DocumentResult(file=doc.name, sha256=doc.sha256, format=doc.format, kind=doc.kind,
+                          pages=len(doc.pages), verdict=decide(findings, runs, policy),
+                          findings=findings, checks=runs, extracted=extracted)
+
+
+def _read(doc: Document, engine: str, runs: list[CheckRun]) -> None:
+    if not reading.needs_ocr(doc):
+        return
+    try:
+        reading.read(doc, engine)
+        runs.append(CheckRun("ocr", "ran", engine))
+    except ocr.EngineUnavailable as exc:  # the document is still checked for what needs no text
+        runs.append(CheckRun("ocr", "error", str(exc)))
+
+
+def _forensics(doc: Document, runs: list[CheckRun]) -> list[Finding]:
+    findings: list[Finding] = []
     for module in DOCUMENT_CHECKS:
         if not module.applies(doc):
             runs.append(CheckRun(module.NAME, "not_applicable"))
@@ -22,16 +41,23 @@ def verify_document(doc: Document, policy: Policy = Policy()) -> DocumentResult:
             runs.append(CheckRun(module.NAME, "ran"))
         except Exception as exc:  # one broken check must not hide what the others found
             runs.append(CheckRun(module.NAME, "error", f"{type(exc).__name__}: {exc}"[:300]))
+    return findings
+
+
+def _extract(doc: Document, engine: str, runs: list[CheckRun]) -> dict:
     try:
         extracted = extract.extract(doc)
         runs.append(CheckRun("extract", "ran"))
     except Exception as exc:  # unreadable fields must not cost the forensic findings
-        extracted = {"fields": {}, "transactions": []}
         runs.append(CheckRun("extract", "error", f"{type(exc).__name__}: {exc}"[:300]))
-    findings = ranked(findings)
-    return DocumentResult(file=doc.name, sha256=doc.sha256, format=doc.format, kind=doc.kind,
-                          pages=len(doc.pages), verdict=decide(findings, runs, policy),
-                          findings=findings, checks=runs, extracted=extracted)
+        return {"fields": {}, "transactions": []}
+    if extracted["transactions"] and any(p.ocr for p in doc.pages):
+        try:
+            fixed = second_opinion.recheck(doc, extracted["transactions"], engine)
+            runs.append(CheckRun("second_opinion", "ran", f"{len(fixed)} row(s) re-read"))
+        except ocr.EngineUnavailable as exc:
+            runs.append(CheckRun("second_opinion", "error", str(exc)))
+    return reading.delivered(doc, extracted)
 
 
 def verify_bundle(results: list[DocumentResult], unreadable: int = 0) -> dict:

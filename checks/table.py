@@ -74,7 +74,7 @@ def header(words: list[Word], names: dict[str, str], minimum: int = 3) -> tuple[
             continue
         height = statistics.median(w.bottom - w.top for w in tokens)
         for near in lines[max(0, i - 1):i] + lines[i + 1:i + 2]:
-            if abs(near.bbox[1] - line.bbox[1]) < 1.5 * height:
+            if abs(near.bbox[1] - line.bbox[1]) < 0.8 * height:  # a heading split over two lines, not a row
                 tokens += [w for w in _merged(list(near.words)) if not any(_overlap(w, t) for t in tokens)]
         tokens.sort(key=lambda w: w.x0)
         columns = []
@@ -140,7 +140,7 @@ def _column_name(text: str, names: dict[str, str]) -> str | None:
 def rows(words: list[Word], columns: list[Column], below: float, anchor: str, is_anchor, page: int) -> list[Row]:
     """Rows of the table under `below`: each starts at a word of the `anchor` column that `is_anchor` accepts
     and takes every word down to the next anchor, so wrapped cells and second lines (times) stay in their row."""
-    body = [w for w in words if w.top >= below - 0.5]
+    body = [w for w in words if (w.top + w.bottom) / 2 > below]
     anchors = _anchors(body, columns, anchor, is_anchor)
     if not anchors:
         return []
@@ -149,23 +149,29 @@ def rows(words: list[Word], columns: list[Column], below: float, anchor: str, is
     # The last row ends at the footer, and in any case within a row and a half of its start.
     end = min(_footer_top(body, anchors[-1].top) or float("inf"), anchors[-1].top + 1.5 * pitch)
     columns = refine(columns, [w for w in body if anchors[0].top - height <= w.top < end])
-    anchors = _anchors(body, columns, anchor, is_anchor)
+    anchors = _anchors(body, columns, anchor, is_anchor) or anchors
     # A centred cell can sit half a line above its row's first line: start each band a little higher.
     starts = [a.top - height / 2 for a in anchors] + [end - height / 2]
     out = [Row(page) for _ in anchors]
     for w in body:
-        mid = (w.top + w.bottom) / 2
-        for i in range(len(anchors)):
-            if starts[i] <= mid < starts[i + 1]:
-                col = _column_of(w, columns)
-                if col is not None:
-                    out[i].cells.setdefault(col.role, []).append(w)
-                break
+        col = _column_of(w, columns)
+        if col is None or not starts[0] <= (w.top + w.bottom) / 2 < starts[-1]:
+            continue
+        if col.role == anchor:
+            # Under its anchor, a second line (the time under a date) belongs to the row it starts.
+            i = max(k for k, a in enumerate(anchors) if a.top <= w.top + height / 4) if w.top >= anchors[0].top - \
+                height / 4 else 0
+        else:
+            mid = (w.top + w.bottom) / 2
+            i = max(k for k in range(len(anchors)) if starts[k] <= mid)
+        out[i].cells.setdefault(col.role, []).append(w)
     return out
 
 
 def _anchors(body: list[Word], columns: list[Column], anchor: str, is_anchor) -> list[Word]:
-    anchor_col = next(c for c in columns if c.role == anchor)
+    anchor_col = next((c for c in columns if c.role == anchor), None)
+    if anchor_col is None:
+        return []
     return sorted((w for w in body if _column_of(w, columns) is anchor_col and is_anchor(w.text)),
                   key=lambda w: w.top)
 

@@ -73,7 +73,7 @@ def check(files, bundle, json_out, report_dir, no_mask):
     with Progress(console=err, transient=True, disable=len(files) < 2 or not err.is_terminal) as progress:
         task = progress.add_task("checking", total=len(files))
         result = verify(_read(files), bundle=bundle, limits=settings.limits, policy=settings.policy, masked=masked,
-                        on_document=lambda i, n, name: progress.update(task, completed=i, description=name))
+                        ocr_engine=settings.ocr_engine, on_document=lambda i, n, name: progress.update(task, completed=i, description=name))
     _emit_json(result, json_out)
     if report_dir:
         path = report.write(result, Path(report_dir), masked=masked)
@@ -221,7 +221,7 @@ def extract_cmd(file, fmt, no_mask):
 
     settings = config.load()
     result = verify(_read((file,)), bundle=False, limits=settings.limits, policy=settings.policy,
-                    masked=settings.mask and not no_mask)
+                    masked=settings.mask and not no_mask, ocr_engine=settings.ocr_engine)
     if result["errors"]:
         e = result["errors"][0]
         err.print(f"docverify: {e['file']}: {e['code']}: {e['message']}", markup=False)

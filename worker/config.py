@@ -18,6 +18,7 @@ class Settings:
     job_timeout: int = 600  # seconds; a job past it is killed and recorded as failed
     result_ttl: int = 7 * 24 * 3600  # how long Redis keeps job records; the store keeps results for good
     mask: bool = True
+    ocr_engine: str = "rapidocr"  # or "tesseract"; see scripts/ocr_bench.py for why
     limits: Limits = field(default_factory=Limits)
     policy: Policy = field(default_factory=Policy)
 
@@ -52,6 +53,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         job_timeout=pick("job_timeout", defaults.job_timeout, int),
         result_ttl=pick("result_ttl", defaults.result_ttl, int),
         mask=pick("mask", defaults.mask, _truthy),
+        ocr_engine=pick("ocr_engine", defaults.ocr_engine),
         limits=limits,
         policy=policy,
     )

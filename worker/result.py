@@ -8,6 +8,7 @@ from importlib import metadata
 from checks import pipeline
 from checks.ingest import Limits, open_document
 from checks.model import DocumentResult, InputError
+from checks.ocr import DEFAULT_ENGINE
 from checks.verdict import Policy, worst
 from worker.privacy import mask
 
@@ -26,7 +27,8 @@ def new_job_id() -> str:
 
 
 def verify(files: list[tuple[str, bytes | InputError]], *, bundle: bool, job_id: str | None = None,
-           limits: Limits = Limits(), policy: Policy = Policy(), masked: bool = True, on_document=None) -> dict:
+           limits: Limits = Limits(), policy: Policy = Policy(), masked: bool = True, ocr_engine: str = DEFAULT_ENGINE,
+           on_document=None) -> dict:
     """Check each (name, bytes) and build the result. Unreadable files become `errors`, the rest go on.
 
     A file that could not even be read is passed as (name, InputError) so it is reported, not lost.
@@ -47,7 +49,7 @@ def verify(files: list[tuple[str, bytes | InputError]], *, bundle: bool, job_id:
             errors.append({"file": name, "code": exc.code, "message": exc.message})
             continue
         try:
-            results.append(pipeline.verify_document(doc, policy))
+            results.append(pipeline.verify_document(doc, policy, ocr_engine))
         finally:
             doc.close()
     result = {
