@@ -4,11 +4,14 @@
     .venv/bin/python scripts/bench.py [--jobs N] [FILE ...]   (default: the PDFs in fixtures/samples)
 
 Prints: inline `check` time per document and per page; the queue path (store + enqueue + RQ worker +
-stored result) per job, and its overhead over inline checking of the same files.
+stored result) per job, and its overhead over inline checking of the same files; one scanned and one
+photographed statement page per OCR engine (seconds, CPU seconds, peak memory), each engine in its own process
+(the full OCR comparison is scripts/ocr_bench.py).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -67,11 +70,27 @@ def queue_path(files: list[Path], jobs: int) -> tuple[float, float]:
         return total, startup
 
 
+OCR_CASES = ("statement-scan", "statement-photo")
+
+
+def ocr_pages(runs: int) -> list[tuple[str, str, str]]:
+    rows = []
+    for engine in ("rapidocr", "tesseract"):
+        for case in OCR_CASES:
+            cmd = [sys.executable, str(ROOT / "scripts" / "ocr_bench.py"), "--child", engine, case, "--runs", str(runs)]
+            r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            memory = r["rss_mb"] + r["child_mb"]
+            rows.append((f"OCR {engine}, {case}, per page",
+                         f"{r['s_per_page']:.1f} s", f"{r['cpu_per_page']:.1f} CPU s, {memory:.0f} MB peak"))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--jobs", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-ocr", action="store_true", help="skip the OCR pages (about a minute)")
     args = parser.parse_args()
     files = args.files or sorted((ROOT / "fixtures" / "samples").glob("*/*.pdf"))
     if not files:
@@ -89,6 +108,8 @@ def main() -> None:
         ("queue overhead, per job", f"{(queued_per_job - inline_per_doc) * 1000:.1f} ms", ""),
         ("worker start-up (once)", f"{startup * 1000:.0f} ms", ""),
     ]
+    if not args.no_ocr:
+        rows += ocr_pages(runs=1)
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':{width}}  {'value':>12}  ratio")
     for name, value, ratio in rows:

@@ -4,7 +4,8 @@
     .venv/bin/python scripts/evaluate.py [DIR ...]     (default: fixtures/samples)
 
 Prints, per group (layout/producer when the truth names them, else kind and format):
-- extraction: share of transactions exactly right in every field, header fields right;
+- extraction: share of transactions exactly right in every field; of amounts and dates (each value on its own);
+  header fields right; rows whose running balance fails on genuine statements (OCR misreads show up there);
 - forensics: detection rate on forged files, false-positive rate on genuine ones (verdict != pass).
 """
 from __future__ import annotations
@@ -20,10 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from checks import pipeline  # noqa: E402
+from checks.balances import broken_rows  # noqa: E402
 from checks.ingest import open_document  # noqa: E402
 from checks.normalize import nfkc  # noqa: E402
 
 TXN_KEYS = ("date", "time", "description", "credit", "debit", "balance", "counterparty")
+VALUE_KEYS = ("date", "credit", "debit", "balance")
 HEADER_KEYS = {
     "bank_statement": ("account_name", "account_number", "branch", "currency", "period_start", "period_end"),
     "employment_proof": ("name", "id_number", "employer", "employer_uscc", "monthly_income", "hire_date"),
@@ -70,7 +73,14 @@ def evaluate(paths: list[Path]) -> dict[str, Tally]:
             want = truth["transactions"]
             for g, t in zip(got, want):
                 tally.add("txn", all(same(g.get(k), t.get(k)) for k in TXN_KEYS))
+                for k in VALUE_KEYS:
+                    if t.get(k) is not None:
+                        tally.add("value", same(g.get(k), t.get(k)))
             tally.add("txn", False, max(0, len(want) - len(got)))
+            tally.add("value", False, sum(t.get(k) is not None for t in want[len(got):] for k in VALUE_KEYS))
+            broken = set(broken_rows(got))
+            for i in range(1, len(got)):
+                tally.add("balance_fail", i in broken)
         for key in HEADER_KEYS.get(truth["kind"], ()):
             if key in truth["fields"]:
                 got = extracted["fields"].get(key, {}).get("value")
@@ -90,18 +100,17 @@ def main() -> None:
     paths = sorted(p for d in args.dirs for p in d.rglob("*") if p.suffix in (".pdf", ".jpg", ".png")
                    and p.with_name(p.name + ".truth.json").exists())
     groups = evaluate(paths)
-    header = f"{'group':40} {'transactions exact':>22} {'header fields':>20} {'kind':>18} {'detected':>16} " \
-             f"{'false positives':>16} {'s/page':>7}"
-    print(header)
+    columns = [("transactions exact", "txn"), ("amounts+dates", "value"), ("balance fails", "balance_fail"),
+               ("header fields", "field"), ("kind", "kind"), ("detected", "detected"),
+               ("false positives", "false_positive")]
+    print(f"{'group':36}" + "".join(f"{title:>22}" for title, _ in columns) + f"{'s/page':>8}")
     total = Tally()
     for name, t in sorted(groups.items()):
         for k, v in t.n.items():
             total.n[k] += v
-        print(f"{name:40} {t.rate('txn'):>22} {t.rate('field'):>20} {t.rate('kind'):>18} {t.rate('detected'):>16} "
-              f"{t.rate('false_positive'):>16} {t.n['seconds'] / max(t.n['pages'], 1):7.3f}")
-    print(f"{'all':40} {total.rate('txn'):>22} {total.rate('field'):>20} {total.rate('kind'):>18} "
-          f"{total.rate('detected'):>16} {total.rate('false_positive'):>16} "
-          f"{total.n['seconds'] / max(total.n['pages'], 1):7.3f}")
+    for name, t in sorted(groups.items()) + [("all", total)]:
+        print(f"{name:36}" + "".join(f"{t.rate(key):>22}" for _, key in columns)
+              + f"{t.n['seconds'] / max(t.n['pages'], 1):8.3f}")
 
 
 if __name__ == "__main__":

@@ -156,8 +156,9 @@ def _wait(settings, store: Store, ids: list[str], timeout: float) -> list[dict |
 @click.option("--with-scheduler", is_flag=True, help="Also run RQ's scheduler (for retries with intervals).")
 def worker_cmd(burst, queues, with_scheduler):
     """Run an RQ worker that processes docverify jobs."""
-    import worker.jobs  # noqa: F401  imported once here, so every forked work horse inherits the loaded checks
+    from worker.jobs import warm_up
 
+    warm_up()  # once here, so every forked work horse inherits loaded modules and filled caches
     settings = config.load()
     conn = _connect(settings)
     w = jobqueue.Worker(list(queues) or [settings.queue], connection=conn)
