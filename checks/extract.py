@@ -8,7 +8,11 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from checks import table
+import cv2
+import numpy as np
+
+from checks import render, table
+from checks.balances import newest_first
 from checks.model import Document, Page, Word
 from checks.normalize import credit_code, id_number, nfkc, parse_amount, parse_capitals, parse_date, parse_month
 
@@ -152,7 +156,39 @@ def _statement(doc: Document) -> dict:
             fields[name] = field(_stamp(parsed) if parsed else text, page, words)
         elif name in ("account_name", "account_number", "branch", "currency"):
             fields[name] = field(re.sub(r"\s", "", text).rstrip("。，,;；"), page, words)
-    return {"fields": fields, "transactions": statement_rows(doc)}
+    transactions = statement_rows(doc)
+    fields.update(_balances(transactions))
+    fields.update(stated_totals(doc))
+    return {"fields": fields, "transactions": transactions}
+
+
+def _balances(transactions: list[dict]) -> dict:
+    """Opening and closing balance as the rows give them: before the earliest row, after the latest."""
+    rows = [t for t in transactions if t["balance"] is not None]
+    if not rows:
+        return {}
+    if newest_first(rows):
+        rows = rows[::-1]
+    first, last = rows[0], rows[-1]
+    opening = Decimal(first["balance"]) - Decimal(first["credit"] or 0) + Decimal(first["debit"] or 0)
+    return {"opening_balance": {"value": _money(opening), "page": first["page"], "bbox": first["cells"].get("balance")},
+            "closing_balance": {"value": last["balance"], "page": last["page"], "bbox": last["cells"].get("balance")}}
+
+
+# '收入合计：11 笔  金额：81,344.82', '收入合计：11笔，金额：139305.76元', '合并统计：收入 10 笔 61776.44，支出 …'
+_TOTAL = re.compile(r"(收入|支出)(?:合计)?[:：]?\s*(\d+)\s*笔[，,;；\s]*(?:金额[:：]?)?\s*([\d,]+\.\d{2})")
+
+
+def stated_totals(doc: Document) -> dict:
+    """The totals a statement prints in its footer: counts and sums of credits and debits."""
+    out = {}
+    for page in doc.pages:
+        for line in table.lines_of(page.words):
+            for m in _TOTAL.finditer(nfkc(line.text).replace(" ", "")):  # letter-spaced footers too
+                side = "income" if m[1] == "收入" else "expense"
+                out[f"{side}_count"] = field(int(m[2]), page, list(line.words))
+                out[f"{side}_total"] = field(_money(parse_amount(m[3])), page, list(line.words))
+    return out
 
 
 def _wrapped(text: str, words: list[Word], page: Page) -> tuple[str, list[Word], Page]:
@@ -298,12 +334,30 @@ def _proof(doc: Document) -> dict:
             "monthly_income_capitals": lambda: raw,
         }.get(name, lambda: raw)()
         fields[name] = field(value, page, _words_of(page, raw) or page.words[:1])
+    seal = red_seal(doc)
+    fields["seal_present"] = {"value": seal is not None, "page": 1, "bbox": seal}
     figures, capitals = fields.get("monthly_income"), fields.get("monthly_income_capitals")
     if figures and capitals:
         spelled = parse_capitals(capitals["value"])
         fields["income_capitals_agree"] = {**capitals, "value": spelled is not None
                                            and _money(spelled) == figures["value"]}
     return {"fields": fields}
+
+
+def red_seal(doc: Document) -> list[float] | None:
+    """The box of a red round seal (公章) on page 1, if there is one: a red blob about as wide as it is tall."""
+    rgb = render.raster(doc, 1, color=True).astype(np.int16)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    red = ((r > 120) & (r - g > 50) & (r - b > 50)).astype(np.uint8)
+    side = max(red.shape)
+    red = cv2.morphologyEx(red, cv2.MORPH_CLOSE, np.ones((side // 100 + 1,) * 2, np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(red)
+    per_px = render.scale(doc)
+    for x, y, w, h, area in stats[1:count]:
+        # A seal is 3.5–5 cm across: some 6–25% of the page width, round, and its ring and star fill part of it.
+        if 0.06 * side < w < 0.3 * side and 0.75 < w / h < 1.33 and area > 0.1 * w * h:
+            return [round(float(v) * per_px, 2) for v in (x, y, x + w, y + h)]
+    return None
 
 
 def _iso_date(text: str) -> str:

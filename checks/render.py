@@ -10,21 +10,22 @@ from checks.model import Document
 DPI = 200
 
 
-def raster(doc: Document, number: int, dpi: int = DPI) -> np.ndarray:
-    """Gray uint8 array of page `number` (1-based). For images, the image itself, whatever `dpi` says."""
-    key = (number, dpi if doc.format == "pdf" else 0)
+def raster(doc: Document, number: int, dpi: int = DPI, color: bool = False) -> np.ndarray:
+    """Gray (or RGB) uint8 array of page `number` (1-based). For images, the image itself, whatever `dpi` says."""
+    key = (number, dpi if doc.format == "pdf" else 0, color)
     cache = doc.rasters
     if key not in cache:
         if doc.format == "pdf":
             pdf = pdfium.PdfDocument(doc.data)
             try:
                 page = pdf[number - 1]
-                cache[key] = page.render(scale=dpi / 72, grayscale=True).to_numpy().copy()
+                bitmap = page.render(scale=dpi / 72, grayscale=not color, rev_byteorder=color)
+                cache[key] = bitmap.to_numpy()[..., :3].copy() if color else bitmap.to_numpy().copy()
                 page.close()
             finally:
                 pdf.close()
         else:
-            cache[key] = np.asarray(doc.image.convert("L"))
+            cache[key] = np.asarray(doc.image.convert("RGB" if color else "L"))
     return cache[key]
 
 

@@ -97,3 +97,23 @@ def test_newest_first_statements_reconcile_backwards():
     assert broken_rows(rows) == []
     rows[0]["balance"] = "960.00"
     assert broken_rows(rows) == [0]
+
+
+@pytest.mark.parametrize("name", ["proof.pdf", "proof_scan.jpg", "proof_photo.jpg"])
+def test_red_seal_is_found_where_it_is(name):
+    from checks.extract import red_seal
+
+    path = SAMPLES / "applicant_01" / name
+    doc = open_document(name, path.read_bytes())
+    box = red_seal(doc)
+    assert box is not None
+    if name.endswith(".pdf"):
+        want = json.loads(path.with_name(name + ".truth.json").read_text())["fields"]["seal_bbox"]
+        assert all(abs(a - b) < 3 for a, b in zip(box, want))
+
+
+def test_a_statement_page_without_seal_has_none():
+    from checks.extract import red_seal
+
+    doc = open_document("s.pdf", (SAMPLES / "applicant_01" / "statement.pdf").read_bytes())
+    assert red_seal(doc) is None

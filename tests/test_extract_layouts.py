@@ -91,3 +91,19 @@ def test_watermarks_are_kept_apart_from_the_reading_words(tmp_path):
     mark = truth["table"]["watermark"]["text"].replace(" ", "")
     assert doc.pages[0].watermark and set("".join(w.text for w in doc.pages[0].watermark).replace(" ", "")) <= set(mark)
     assert not any("仅供参考" in w.text or "电子流水" in w.text for w in doc.pages[0].words)
+
+
+def test_balances_and_stated_totals(evalset):
+    checked = 0
+    for path, kind, got, truth in evalset:
+        if kind != "bank_statement":
+            continue
+        keys = ["opening_balance", "closing_balance"]
+        if truth["table"]["totals_printed"]:
+            keys += ["income_count", "income_total", "expense_count", "expense_total"]
+        else:
+            assert "income_total" not in got["fields"], path.name
+        for key in keys:
+            assert same(got["fields"].get(key, {}).get("value"), truth["fields"][key]), (path.name, key)
+            checked += 1
+    assert checked >= 18 * 2
