@@ -103,10 +103,19 @@ def _pdf_page(number: int, page) -> Page:
     words = [Word(w["text"], w["x0"], w["top"], w["x1"], w["bottom"], font=w["fontname"], size=w["size"])
              for w in reading.extract_words(extra_attrs=["fontname", "size"])]
     readable = sum(1 for c in page.chars if id(c) not in marks and _has_unicode(c["text"]))
+    rects = [{"bbox": _box(r), "fill": r.get("non_stroking_color") if r.get("fill") else None,
+              "stroke": r.get("stroking_color") if r.get("stroke") else None} for r in page.rects]
+    images = [{"bbox": _box(i), "name": str(i.get("name", "")), "size": list(i.get("srcsize", ()))}
+              for i in page.images]
     return Page(number=number, width=float(page.width), height=float(page.height), units="pt",
                 text="\n".join(line.text for line in lines_of(words)), words=words, scanned=readable < MIN_TEXT_CHARS,
+                rects=rects, images=images,
                 watermark=[Word(c["text"], c["x0"], c["top"], c["x1"], c["bottom"], font=c["fontname"],
                                 size=c["size"]) for c in watermark])
+
+
+def _box(obj: dict) -> list[float]:
+    return [round(float(obj[k]), 2) for k in ("x0", "top", "x1", "bottom")]
 
 
 def _is_watermark(char: dict) -> bool:

@@ -63,6 +63,8 @@ class Page:
     text: str = ""
     words: list[Word] = field(default_factory=list)  # reading words, watermark removed
     watermark: list[Word] = field(default_factory=list)  # rotated, oversized or light characters, for forensics
+    rects: list[dict] = field(default_factory=list)  # filled or stroked rectangles: bbox, fill, stroke colours
+    images: list[dict] = field(default_factory=list)  # placed images: bbox, name, pixel size
     scanned: bool = False  # no usable text layer: words must come from OCR
     ocr: str = ""  # the OCR engine that produced `words`, if one did
     unskew: Any = None  # slope model (see checks.reading) when `words` were levelled from a skewed page

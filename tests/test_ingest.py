@@ -107,3 +107,20 @@ def test_pdf_header_after_junk_is_still_a_pdf():
 def test_rewritten_pdf_still_opens():
     doc = open_document("r.pdf", rewrite(text_pdf(["收入证明"]), linearize=True))
     assert "收入证明" in doc.pages[0].text
+
+
+def test_pdf_pages_keep_rectangles_and_images():
+    import json
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parent.parent / "fixtures" / "samples" / "applicant_01"
+    overlay = samples / "statement_overlay.pdf"
+    edit = json.loads((samples / "statement_overlay.pdf.truth.json").read_text())["tampering"][0]
+    doc = open_document(overlay.name, overlay.read_bytes())
+    page = doc.pages[edit["page"] - 1]
+    white = [r for r in page.rects if r["fill"] == (1.0, 1.0, 1.0)]
+    x0, top, x1, bottom = edit["bbox"]
+    assert any(r["bbox"][0] < x1 and x0 < r["bbox"][2] and r["bbox"][1] < bottom and top < r["bbox"][3] for r in white)
+    proof = open_document("proof.pdf", (samples / "proof.pdf").read_bytes())
+    (seal,) = proof.pages[0].images
+    assert seal["size"] == [414, 414]
