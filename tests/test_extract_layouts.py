@@ -1,6 +1,5 @@
 """Extraction on the evaluation set: six bank layouts × three PDF producers, records and letters, with truth."""
 import json
-from pathlib import Path
 
 import pytest
 

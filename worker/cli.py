@@ -15,7 +15,7 @@ from checks.catalog import CATALOG, input_error
 from worker import config, report
 from worker import queue as jobqueue
 from worker.privacy import mask, mask_text
-from worker.result import exit_status, overall, verify
+from worker.result import exit_status, verify
 from worker.store import Store, safe_name
 
 # Piped output gets a fixed, roomy width instead of rich's 80 columns, so reason codes are not cut.
