@@ -95,7 +95,7 @@ def labelled(page: Page, labels: dict[str, tuple[str, ...]]) -> dict[str, tuple[
     known = sorted({lab for labs in labels.values() for lab in labs}, key=len, reverse=True)
     pattern = re.compile("(%s)\\s*[:：]" % "|".join(r"\s*".join(map(re.escape, lab)) for lab in known))
     found: dict[str, tuple[str, list[Word]]] = {}
-    for line in table.lines_of(page.words):
+    for line in page.lines:
         text, owner = "", []
         for w in line.words:
             if text:
@@ -116,10 +116,9 @@ def labelled(page: Page, labels: dict[str, tuple[str, ...]]) -> dict[str, tuple[
 
 def _title(page: Page) -> tuple[str, list[Word]] | None:
     """The first line of the page, usually the largest text: the document's title."""
-    lines = table.lines_of(page.words)
-    if not lines:
+    if not page.lines:
         return None
-    line = lines[0]
+    line = page.lines[0]
     return nfkc("".join(w.text for w in line.words)), list(line.words)
 
 
@@ -139,7 +138,7 @@ def _statement(doc: Document) -> dict:
         for name, (text, words) in labelled(page, {"currency": STATEMENT_LABELS["currency"]}).items():
             found.setdefault(name, (text, words, page))
     if "period" not in found:  # some banks print the period alone under the title: '2025-03-01 -- 2025-08-31'
-        line = next((ln for ln in table.lines_of(first.words)[:6] if len(_dates_in(ln.text)) == 2), None)
+        line = next((ln for ln in first.lines[:6] if len(_dates_in(ln.text)) == 2), None)
         if line:
             found["period"] = (line.text, list(line.words), first)
     if "branch" in found:
@@ -183,7 +182,7 @@ def stated_totals(doc: Document) -> dict:
     """The totals a statement prints in its footer: counts and sums of credits and debits."""
     out = {}
     for page in doc.pages:
-        for line in table.lines_of(page.words):
+        for line in page.lines:
             for m in _TOTAL.finditer(nfkc(line.text).replace(" ", "")):  # letter-spaced footers too
                 side = "income" if m[1] == "收入" else "expense"
                 out[f"{side}_count"] = field(int(m[2]), page, list(line.words))
@@ -219,7 +218,7 @@ def statement_rows(doc: Document) -> list[dict]:
     out = []
     columns = None
     for page in doc.pages:
-        found = table.header(page.words, STATEMENT_COLUMNS)
+        found = table.header(page.lines, STATEMENT_COLUMNS)
         if found:
             columns, below = found
         elif columns is None:
@@ -389,7 +388,7 @@ def _record(doc: Document, labels, columns, anchor_parser, row_reader) -> tuple[
         fields[name] = field(text, first, words)
     rows = []
     for page in doc.pages:
-        found = table.header(page.words, columns)
+        found = table.header(page.lines, columns)
         if not found:
             continue
         cols, below = found

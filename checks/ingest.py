@@ -107,9 +107,10 @@ def _pdf_page(number: int, page) -> Page:
               "stroke": r.get("stroking_color") if r.get("stroke") else None} for r in page.rects]
     images = [{"bbox": _box(i), "name": str(i.get("name", "")), "size": list(i.get("srcsize", ()))}
               for i in page.images]
+    lines = lines_of(words)
     return Page(number=number, width=float(page.width), height=float(page.height), units="pt",
-                text="\n".join(line.text for line in lines_of(words)), words=words, scanned=readable < MIN_TEXT_CHARS,
-                rects=rects, images=images,
+                text="\n".join(line.text for line in lines), words=words, lines=lines,
+                scanned=readable < MIN_TEXT_CHARS, rects=rects, images=images,
                 watermark=[Word(c["text"], c["x0"], c["top"], c["x1"], c["bottom"], font=c["fontname"],
                                 size=c["size"]) for c in watermark])
 

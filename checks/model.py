@@ -62,6 +62,7 @@ class Page:
     units: str  # "pt" for PDF pages, "px" for images
     text: str = ""
     words: list[Word] = field(default_factory=list)  # reading words, watermark removed
+    lines: list[Line] = field(default_factory=list)  # the same words grouped into lines, once, for every reader
     watermark: list[Word] = field(default_factory=list)  # rotated, oversized or light characters, for forensics
     rects: list[dict] = field(default_factory=list)  # filled or stroked rectangles: bbox, fill, stroke colours
     images: list[dict] = field(default_factory=list)  # placed images: bbox, name, pixel size

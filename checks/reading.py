@@ -44,7 +44,8 @@ def read(doc: Document, engine: str = ocr.DEFAULT_ENGINE) -> None:
         words = [_cleaned(w, factor) for line in lines for w in line.words if not _RULING.fullmatch(w.text)]
         page.unskew = slope_model(words)
         page.words = [_shifted(w, page.unskew, -1) for w in words]
-        page.text = "\n".join(line.text for line in lines_of(page.words))
+        page.lines = lines_of(page.words)
+        page.text = "\n".join(line.text for line in page.lines)
         page.ocr = engine
 
 

@@ -59,14 +59,13 @@ class Row:
                 max(w.bottom for w in words))
 
 
-def header(words: list[Word], names: dict[str, str], minimum: int = 3) -> tuple[list[Column], float] | None:
+def header(lines: list[Line], names: dict[str, str], minimum: int = 3) -> tuple[list[Column], float] | None:
     """The first line naming at least `minimum` known columns: its columns (by x) and its bottom edge.
 
     Every header word becomes a column, known or not (an unknown one is `other:<text>`), so the cells of
     columns we do not read do not spill into their neighbours. Header words on the lines just above or below
     (a two-line heading such as 交易国家或/地区简称) add columns where the main line has none.
     """
-    lines = lines_of(words)
     for i, line in enumerate(lines):
         tokens = _merged(list(line.words))
         found = [(role, w) for w in tokens if (role := _column_name(w.text, names))]
