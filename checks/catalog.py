@@ -90,6 +90,9 @@ _CODES = [
          "Hand-edited or tool-forged metadata often breaks the PDF date syntax (D:YYYYMMDDHHmmSS).",
          "Valid PDF dates.",
          "A few old generators write non-standard dates."),
+    # --- PDF overlays and masked text (checks/pdf_overlay.py) ---
+    # --- PDF font and layout consistency (checks/pdf_fonts.py) ---
+    # --- PDF text layer vs rendering (checks/pdf_glyphs.py) ---
 ]
 
 CATALOG: dict[str, Code] = {c.code: c for c in _CODES}

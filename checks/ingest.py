@@ -100,8 +100,8 @@ def _pdf_page(number: int, page) -> Page:
     watermark = [c for c in page.chars if _is_watermark(c)]
     marks = {id(c) for c in watermark}
     reading = page.filter(lambda obj: obj.get("object_type") != "char" or id(obj) not in marks)
-    words = [Word(w["text"], w["x0"], w["top"], w["x1"], w["bottom"], font=w["fontname"], size=w["size"])
-             for w in reading.extract_words(extra_attrs=["fontname", "size"])]
+    height = float(page.height)
+    words = [_word(w, height) for w in reading.extract_words(extra_attrs=["fontname", "size"], return_chars=True)]
     readable = sum(1 for c in page.chars if id(c) not in marks and _has_unicode(c["text"]))
     rects = [{"bbox": _box(r), "fill": r.get("non_stroking_color") if r.get("fill") else None,
               "stroke": r.get("stroking_color") if r.get("stroke") else None} for r in page.rects]
@@ -111,8 +111,20 @@ def _pdf_page(number: int, page) -> Page:
     return Page(number=number, width=float(page.width), height=float(page.height), units="pt",
                 text="\n".join(line.text for line in lines), words=words, lines=lines,
                 scanned=readable < MIN_TEXT_CHARS, rects=rects, images=images,
-                watermark=[Word(c["text"], c["x0"], c["top"], c["x1"], c["bottom"], font=c["fontname"],
-                                size=c["size"]) for c in watermark])
+                watermark=[_char(c, height) for c in watermark])
+
+
+def _word(word: dict, height: float) -> Word:
+    chars = tuple(_char(c, height) for c in word["chars"])
+    return Word(word["text"], word["x0"], word["top"], word["x1"], word["bottom"], font=word["fontname"],
+                size=word["size"], chars=chars, baseline=chars[0].baseline, color=chars[0].color)
+
+
+def _char(char: dict, height: float) -> Word:
+    color = char.get("non_stroking_color")
+    return Word(char["text"], char["x0"], char["top"], char["x1"], char["bottom"], font=char["fontname"],
+                size=char["size"], baseline=round(height - char["matrix"][5], 3),
+                color=tuple(color) if isinstance(color, (tuple, list)) else ())
 
 
 def _box(obj: dict) -> list[float]:

@@ -21,7 +21,8 @@ class InputError(Exception):
 @dataclass(frozen=True)
 class Word:
     """A run of text with its box, from the text layer or from OCR. Coordinates from the top-left corner,
-    in the page's units. `chars` holds per-character boxes when the source gives them."""
+    in the page's units. `chars` holds per-character boxes when the source gives them; for the text layer
+    each character also carries its font, size, baseline and fill colour, which the forensic checks compare."""
 
     text: str
     x0: float
@@ -32,6 +33,8 @@ class Word:
     font: str = ""  # text layer only
     size: float = 0.0
     chars: tuple["Word", ...] = ()
+    baseline: float = 0.0  # text layer: distance of the baseline from the page top
+    color: tuple = ()  # text layer: fill colour as the PDF states it (gray, RGB or CMYK components)
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:

@@ -6,7 +6,9 @@ from checks.model import CheckRun, Document, DocumentResult, Finding
 from checks.verdict import Policy, decide, ranked, worst
 
 # Each check module exposes NAME, applies(doc) and check(doc) -> list[Finding].
-DOCUMENT_CHECKS = [pdf_structure]
+DOCUMENT_CHECKS = [
+    pdf_structure,
+]
 
 
 def verify_document(doc: Document, policy: Policy = Policy(), ocr_engine: str = ocr.DEFAULT_ENGINE) -> DocumentResult:
