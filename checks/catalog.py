@@ -90,6 +90,40 @@ _CODES = [
          "Hand-edited or tool-forged metadata often breaks the PDF date syntax (D:YYYYMMDDHHmmSS).",
          "Valid PDF dates.",
          "A few old generators write non-standard dates."),
+    Code("PDF_REVISION_TEXT_CHANGED", "high",
+         "Revision {revision} of {revisions} changed the text on the page: '{before}' became '{after}'.",
+         "The earlier revision of an incrementally saved PDF can be rebuilt and read. Text that differs between "
+         "the issuer's revision and a later one was typed in after the issuer produced the document; the bbox "
+         "shows where.",
+         "Issuers' exports have a single revision, or later revisions that only add a signature, "
+         "annotations, form values or metadata, so the words on the page never change between revisions.",
+         "A document corrected by its own issuer before sending; a letter template filled in a PDF editor."),
+    Code("PDF_SIGNATURE_BYTERANGE_INVALID", "high", "Signature '{field}' does not cover the file properly: {problem}.",
+         "A signature covers the bytes in its ByteRange: everything from the start of the file to the end of the "
+         "revision it was made in, except its own value. A range with gaps, overlaps or an odd end leaves bytes "
+         "that were never signed, which is how signed documents are altered while still looking signed.",
+         "The ByteRange starts at 0, skips exactly the /Contents hex string and ends at a revision's %%EOF.",
+         "Broken signing software is rare; a damaged file shows other problems too."),
+    Code("PDF_CHANGED_AFTER_SIGNING", "high",
+         "Signature '{field}' covers the first {covered} of {size} bytes; revision {revision} changed page content after signing.",
+         "Updates appended after a signature are outside what it vouches for. Signatures, timestamps and "
+         "validation data may follow; a change to page content after signing defeats the signature.",
+         "Signed statements end with the signature's revision, or with further signatures and timestamps.",
+         "A signed form later filled in by the applicant changes form fields, which is reported as benign."),
+    Code("PDF_REWRITTEN", "medium",
+         "The file was last written by {writer}, while its Producer names {producer}: it was rewritten after it was made.",
+         "The program that writes a PDF leaves its own binary comment on the second line of the file, while a "
+         "rewriting tool usually keeps the original Producer. A full rewrite is how an edited file loses its "
+         "revision history, so a file last written by a general-purpose PDF tool is reviewed even when its "
+         "pages look clean.",
+         "An issuer's export carries the header of the software its Producer names.",
+         "Issuers that post-process exports with qpdf, pypdf or Ghostscript (compression, linearization for "
+         "fast web view — reported as low), and archives that re-save files."),
+    Code("PDF_EDIT_HISTORY", "medium", "The XMP edit history records saves by editing software: {agents}.",
+         "Adobe and other editors append an entry to xmpMM:History on every save; it survives a full rewrite "
+         "unless the XMP packet is rewritten too.",
+         "An issuer's export has no history, or one 'created'/'converted' entry by its report engine.",
+         "Documents an employer prepared in Acrobat before sending."),
     # --- PDF overlays and masked text (checks/pdf_overlay.py) ---
     # --- PDF font and layout consistency (checks/pdf_fonts.py) ---
     # --- PDF text layer vs rendering (checks/pdf_glyphs.py) ---

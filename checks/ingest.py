@@ -77,7 +77,7 @@ def _open_pdf(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
             raise input_error("INPUT_TOO_MANY_PAGES", pages=len(pdf.pages), limit=limits.max_pages)
         if len(pdf.pages) == 0:
             raise input_error("INPUT_CORRUPT", reason="the PDF has no pages")
-        pages = _read_pdf_pages(data)
+        pages = read_pdf_pages(data)
     except InputError:
         pdf.close()
         raise
@@ -87,9 +87,10 @@ def _open_pdf(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
     return Document(name=name, sha256=sha256, format="pdf", data=data, pages=pages, pdf=pdf)
 
 
-def _read_pdf_pages(data: bytes) -> list[Page]:
+def read_pdf_pages(data: bytes, numbers: set[int] | None = None) -> list[Page]:
+    """The text layer of every page, or of the 1-based page `numbers` only."""
     with pdfplumber.open(io.BytesIO(data)) as plumber:
-        return [_pdf_page(i, p) for i, p in enumerate(plumber.pages, start=1)]
+        return [_pdf_page(i, p) for i, p in enumerate(plumber.pages, start=1) if numbers is None or i in numbers]
 
 
 # A page with fewer readable characters than this is a scan with, at most, a stamp or page number as text.

@@ -1,13 +1,14 @@
 """Run every applicable check on a document, and the bundle checks on an applicant's documents."""
 from __future__ import annotations
 
-from checks import classify, extract, ocr, pdf_structure, reading, second_opinion
+from checks import classify, extract, ocr, pdf_metadata, pdf_revisions, reading, second_opinion
 from checks.model import CheckRun, Document, DocumentResult, Finding
 from checks.verdict import Policy, decide, ranked, worst
 
 # Each check module exposes NAME, applies(doc) and check(doc) -> list[Finding].
 DOCUMENT_CHECKS = [
-    pdf_structure,
+    pdf_revisions,
+    pdf_metadata,
 ]
 
 

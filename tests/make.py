@@ -29,8 +29,17 @@ def text_pdf(lines: list[str], *, pages: int = 1, producer: str | None = None) -
     return buf.getvalue()
 
 
-def rewrite(data: bytes, *, info: dict | None = None, xmp_producer: str | None = None, **save_kw) -> bytes:
-    """Open and save with pikepdf (qpdf): a full rewrite, optionally with new metadata."""
+_XMP_HISTORY = """<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:xmpMM="http://ns.adobe.com/xap/1.0/mm/"
+ xmlns:stEvt="http://ns.adobe.com/xap/1.0/sType/ResourceEvent#"><xmpMM:History><rdf:Seq>{items}</rdf:Seq>
+</xmpMM:History></rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>"""
+
+
+def rewrite(data: bytes, *, info: dict | None = None, xmp_producer: str | None = None,
+            xmp_history: list[str] | None = None, **save_kw) -> bytes:
+    """Open and save with pikepdf (qpdf): a full rewrite, optionally with new metadata; `xmp_history`
+    writes an XMP packet whose xmpMM:History has one 'saved' entry per software agent, as Acrobat does."""
     out = io.BytesIO()
     with pikepdf.open(io.BytesIO(data)) as pdf:
         for key, value in (info or {}).items():
@@ -38,6 +47,10 @@ def rewrite(data: bytes, *, info: dict | None = None, xmp_producer: str | None =
         if xmp_producer is not None:
             with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
                 meta["pdf:Producer"] = xmp_producer
+        if xmp_history is not None:
+            items = "".join(f'<rdf:li stEvt:action="saved" stEvt:softwareAgent="{agent}"/>' for agent in xmp_history)
+            pdf.Root.Metadata = pdf.make_stream(_XMP_HISTORY.format(items=items).encode(),
+                                                Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
         pdf.save(out, **save_kw)
     return out.getvalue()
 

@@ -1,31 +1,32 @@
-"""PDF structure: incremental updates and what each one changed, producer software, metadata dates.
+"""PDF revisions: every incremental update, what it changed (down to the words on the page), and whether
+signatures still cover the file.
 
 Entry point: `check(doc) -> list[Finding]`.
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import io
 import re
-import tomllib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from importlib import resources
 
 import pikepdf
 
 from checks.catalog import finding
-from checks.model import Document, Finding
+from checks.ingest import read_pdf_pages
+from checks.model import Document, Finding, Line, Word
 
-NAME = "pdf_structure"
+NAME = "pdf_revisions"
 
-# Exports are written in one go; an employer may take a while to sign and save a letter, but not days.
-MODIFIED_WINDOW = timedelta(days=1)
 # Rebuilding revisions costs one parse each; files with more are reported without the per-revision diff.
 MAX_REVISIONS_DIFFED = 30
+# A changed page rarely has more edited places than this; beyond it the page was replaced, not edited.
+MAX_TEXT_CHANGES = 12
 
 _EOF = re.compile(rb"startxref\s+(\d+)\s*%%EOF")
-_PDF_DATE = re.compile(r"^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(Z|[+-]\d{2}'?\d{2}'?|[+-]\d{2})?")
+_HEX_STRING = re.compile(rb"<[0-9A-Fa-f\s]*>")
+_CONTENT_CODES = ("PDF_REVISION_TEXT_CHANGED", "PDF_REVISION_CONTENT_CHANGED")
 
 
 def applies(doc: Document) -> bool:
@@ -33,10 +34,10 @@ def applies(doc: Document) -> bool:
 
 
 def check(doc: Document) -> list[Finding]:
-    return _revision_findings(doc) + _software_findings(doc.pdf) + _metadata_findings(doc.pdf)
+    ends = revision_ends(doc.data)
+    revisions = _revision_findings(doc, ends)
+    return revisions + _signature_findings(doc, ends, revisions)
 
-
-# --- revisions ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class _Snapshot:
@@ -53,17 +54,16 @@ class _Snapshot:
 def revision_ends(data: bytes) -> list[int]:
     """Byte offsets just past each revision's %%EOF, ignoring the first-page trailer of a linearized file."""
     ends = [m.end() for m in _EOF.finditer(data)]
-    if len(ends) > 1 and _is_linearized(data) and ends[0] < len(data) // 2:
+    if len(ends) > 1 and is_linearized(data) and ends[0] < len(data) // 2:
         ends = ends[1:]
     return ends
 
 
-def _is_linearized(data: bytes) -> bool:
+def is_linearized(data: bytes) -> bool:
     return b"/Linearized" in data[:2048]
 
 
-def _revision_findings(doc: Document) -> list[Finding]:
-    ends = revision_ends(doc.data)
+def _revision_findings(doc: Document, ends: list[int]) -> list[Finding]:
     if len(ends) < 2:
         return []
     total = len(ends)
@@ -79,14 +79,38 @@ def _revision_findings(doc: Document) -> list[Finding]:
         content, benign = _compare(before, after)
         evidence = {"revision": i + 1, "revisions": total, "offset": ends[i - 1]}
         if content:
-            page = content[0][0]
-            out.append(finding("PDF_REVISION_CONTENT_CHANGED", page=page,
-                               changed=", ".join(what for _, what in content), **evidence))
+            pages = sorted({page for page, _ in content if page is not None})
+            texts = _text_changes(doc.data[:ends[i - 1]], doc.data[:ends[i]], pages, evidence)
+            out.extend(texts or [finding("PDF_REVISION_CONTENT_CHANGED", page=pages[0] if pages else None,
+                                         changed=", ".join(what for _, what in content), **evidence)])
         elif benign:
             out.append(finding("PDF_REVISION_BENIGN", changed=", ".join(benign), **evidence))
         else:
             out.append(finding("PDF_REVISION_BENIGN", changed="nothing visible", **evidence))
     return out
+
+
+def _text_changes(before: bytes, after: bytes, pages: list[int], evidence: dict) -> list[Finding]:
+    """What a content-changing update did to the words of each changed page, with where it did it."""
+    try:
+        old = {p.number: p.words for p in read_pdf_pages(before, set(pages))}
+        new = {p.number: p.words for p in read_pdf_pages(after, set(pages))}
+    except Exception:  # an earlier revision that pdfplumber cannot read still counts as changed content
+        return []
+    out = []
+    for number in pages:
+        a, b = old.get(number, []), new.get(number, [])
+        matcher = difflib.SequenceMatcher(a=[w.text for w in a], b=[w.text for w in b], autojunk=False)
+        edits = [op for op in matcher.get_opcodes() if op[0] != "equal"]
+        for _, i1, i2, j1, j2 in edits[:MAX_TEXT_CHANGES]:
+            gone, came = a[i1:i2], b[j1:j2]
+            out.append(finding("PDF_REVISION_TEXT_CHANGED", page=number, bbox=Line(tuple(came or gone)).bbox, units="pt",
+                               before=_joined(gone), after=_joined(came), **evidence))
+    return out
+
+
+def _joined(words: list[Word]) -> str:
+    return " ".join(w.text for w in words) or "(nothing)"
 
 
 def _compare(before: _Snapshot, after: _Snapshot) -> tuple[list[tuple[int | None, str]], list[str]]:
@@ -183,100 +207,50 @@ def _signature_count(pdf: pikepdf.Pdf) -> int:
     return sum(1 for f in fields if f.get("/FT") == "/Sig" and "/V" in f)
 
 
-# --- software and metadata ------------------------------------------------------------------------
+# --- signatures -----------------------------------------------------------------------------------
 
-def _software_lists() -> dict[str, list[str]]:
-    text = resources.files("checks.data").joinpath("pdf_software.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+def _signature_findings(doc: Document, ends: list[int], revisions: list[Finding]) -> list[Finding]:
+    """A signature vouches for the bytes its ByteRange covers: the whole file up to the end of the revision
+    it was made in, minus its own /Contents. Later updates are outside it, which is fine only when benign."""
+    out = []
+    for name, byte_range in _signatures(doc.pdf):
+        problem = _byte_range_problem(doc.data, byte_range, ends)
+        if problem:
+            out.append(finding("PDF_SIGNATURE_BYTERANGE_INVALID", field=name, problem=problem,
+                               byte_range=[int(v) for v in byte_range]))
+            continue
+        covered = int(byte_range[2]) + int(byte_range[3])
+        later = [f for f in revisions if f.code in _CONTENT_CODES and f.evidence["offset"] >= covered - 2]
+        if later:
+            out.append(finding("PDF_CHANGED_AFTER_SIGNING", page=later[0].page, bbox=later[0].bbox,
+                               units=later[0].units, field=name, revision=later[0].evidence["revision"],
+                               covered=covered, size=len(doc.data)))
+    return out
 
 
-_SOFTWARE = _software_lists()
+def _signatures(pdf: pikepdf.Pdf) -> list[tuple[str, list]]:
+    found = []
+    pending = list(pdf.Root.get("/AcroForm", pikepdf.Dictionary()).get("/Fields", []))
+    while pending:
+        field = pending.pop()
+        pending.extend(field.get("/Kids", []))
+        value = field.get("/V")
+        if field.get("/FT") == "/Sig" and isinstance(value, pikepdf.Dictionary) and "/ByteRange" in value:
+            found.append((str(field.get("/T", "signature")), list(value.ByteRange)))
+    return found
 
 
-def editor_in(value: str) -> str | None:
-    """The editing tool named in a Producer/Creator string, or None."""
-    low = value.lower()
-    for name in _SOFTWARE["editors"] + _SOFTWARE["image_editors"]:
-        if name.lower() in low:
-            return name
+def _byte_range_problem(data: bytes, byte_range: list, ends: list[int]) -> str | None:
+    try:
+        a, b, c, d = (int(v) for v in byte_range)
+    except (TypeError, ValueError):
+        return "the ByteRange is not four numbers"
+    if a != 0:
+        return "the signed range does not start at the beginning of the file"
+    if not 0 < b < c or c + d > len(data):
+        return "the signed ranges overlap or run past the end of the file"
+    if not _HEX_STRING.fullmatch(data[b:c]):
+        return "the gap in the signed range is not exactly the signature value"
+    if not any(end <= c + d <= end + 2 for end in ends):
+        return "the signed range does not end where a revision of the file ends"
     return None
-
-
-def _software_findings(pdf: pikepdf.Pdf) -> list[Finding]:
-    out = []
-    info = _info(pdf)
-    for field in ("Producer", "Creator"):
-        value = info.get(field, "")
-        if value and editor_in(value):
-            out.append(finding("PDF_EDITOR_SOFTWARE", field=field, value=value))
-    return out
-
-
-def _info(pdf: pikepdf.Pdf) -> dict[str, str]:
-    out = {}
-    for key in ("/Producer", "/Creator", "/CreationDate", "/ModDate"):
-        try:
-            if key in pdf.docinfo:
-                out[key[1:]] = str(pdf.docinfo[key]).strip()
-        except (pikepdf.PdfError, UnicodeDecodeError, ValueError):
-            out[key[1:]] = "<unreadable>"
-    return out
-
-
-def parse_pdf_date(value: str) -> datetime | None:
-    m = _PDF_DATE.match(value.strip())
-    if not m:
-        return None
-    year, month, day, hour, minute, second, tz = m.groups()
-    try:
-        stamp = datetime(int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
-                         int(second or 0))
-    except ValueError:
-        return None
-    offset = timedelta(0)
-    if tz and tz != "Z":
-        digits = tz.replace("'", "")
-        sign = -1 if digits[0] == "-" else 1
-        offset = sign * timedelta(hours=int(digits[1:3]), minutes=int(digits[3:5] or 0))
-    return stamp.replace(tzinfo=timezone(offset))
-
-
-def _metadata_findings(pdf: pikepdf.Pdf) -> list[Finding]:
-    info = _info(pdf)
-    out = []
-    missing = [k for k in ("Producer", "CreationDate") if not info.get(k)]
-    if len(missing) == 2 and not info.get("Creator"):
-        out.append(finding("PDF_METADATA_MISSING", missing="producer, creator or creation date"))
-    dates = {}
-    for field in ("CreationDate", "ModDate"):
-        if info.get(field):
-            dates[field] = parse_pdf_date(info[field])
-            if dates[field] is None:
-                out.append(finding("PDF_METADATA_MALFORMED", field=field, value=info[field][:60]))
-    created, modified = dates.get("CreationDate"), dates.get("ModDate")
-    if created and modified and modified - created > MODIFIED_WINDOW:
-        out.append(finding("PDF_MODIFIED_AFTER_CREATION", delay=_human(modified - created),
-                           created=created.isoformat(), modified=modified.isoformat()))
-    out.extend(_xmp_findings(pdf, info))
-    return out
-
-
-def _xmp_findings(pdf: pikepdf.Pdf, info: dict[str, str]) -> list[Finding]:
-    try:
-        meta = pdf.open_metadata()
-        xmp_producer = str(meta.get("pdf:Producer", "") or "").strip()
-    except Exception:  # unparseable XMP is common in the wild and says little on its own
-        return []
-    producer = info.get("Producer", "")
-    if xmp_producer and producer and xmp_producer != producer:
-        return [finding("PDF_METADATA_MISMATCH", field="Producer", info=producer, xmp=xmp_producer)]
-    return []
-
-
-def _human(delta: timedelta) -> str:
-    days = delta.days
-    if days >= 60:
-        return f"{days // 30} months"
-    if days >= 1:
-        return f"{days} days"
-    return f"{int(delta.total_seconds() // 3600)} hours"
