@@ -3,7 +3,8 @@
 
     .venv/bin/python scripts/bench.py [--jobs N] [FILE ...]   (default: the PDFs in fixtures/samples)
 
-Prints: inline `check` time per document and per page; the queue path (store + enqueue + RQ worker +
+Prints: inline `check` time per document and per page; text-PDF ingest + extraction and each forensic check
+per page (one core: each runs in this single process, one document after another); the queue path (store + enqueue + RQ worker +
 stored result) per job, and its overhead over inline checking of the same files; one scanned and one
 photographed statement page per OCR engine (seconds, CPU seconds, peak memory), each engine in its own process
 (the full OCR comparison is scripts/ocr_bench.py).
@@ -23,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from checks import extract, pipeline  # noqa: E402
 from checks.ingest import open_document  # noqa: E402
 from worker.config import load  # noqa: E402
 from worker.localredis import LocalRedis  # noqa: E402
@@ -70,6 +72,31 @@ def queue_path(files: list[Path], jobs: int) -> tuple[float, float]:
         return total, startup
 
 
+def text_pdf_stages(files: list[Path]) -> list[tuple[str, str, str]]:
+    """Seconds per page of text-PDF reading and of each forensic check, over the files' text pages."""
+    seconds: dict[str, float] = {}
+    pages = 0
+    for path in files:
+        data = path.read_bytes()
+        t0 = time.perf_counter()
+        doc = open_document(path.name, data)
+        if any(p.scanned for p in doc.pages):
+            doc.close()
+            continue
+        extract.extract(doc)
+        seconds["ingest + extraction"] = seconds.get("ingest + extraction", 0) + time.perf_counter() - t0
+        pages += len(doc.pages)
+        for module in pipeline.DOCUMENT_CHECKS:
+            if module.applies(doc):
+                t0 = time.perf_counter()
+                module.check(doc)
+                seconds[module.NAME] = seconds.get(module.NAME, 0) + time.perf_counter() - t0
+        doc.close()
+    forensic = sum(v for k, v in seconds.items() if k != "ingest + extraction")
+    rows = [(f"text PDF {name}, per page", f"{value / max(pages, 1) * 1000:.1f} ms", "") for name, value in seconds.items()]
+    return rows + [("text PDF forensic checks together, per page", f"{forensic / max(pages, 1) * 1000:.1f} ms", "")]
+
+
 OCR_CASES = ("statement-scan", "statement-photo")
 
 
@@ -107,7 +134,7 @@ def main() -> None:
         ("queue path, per job", f"{queued_per_job * 1000:.1f} ms", f"{queued_per_job / inline_per_doc:.2f}×"),
         ("queue overhead, per job", f"{(queued_per_job - inline_per_doc) * 1000:.1f} ms", ""),
         ("worker start-up (once)", f"{startup * 1000:.0f} ms", ""),
-    ]
+    ] + text_pdf_stages(files)
     if not args.no_ocr:
         rows += ocr_pages(runs=1)
     width = max(len(r[0]) for r in rows)

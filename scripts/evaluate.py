@@ -6,7 +6,10 @@
 Prints, per group (layout/producer when the truth names them, else kind and format):
 - extraction: share of transactions exactly right in every field; of amounts and dates (each value on its own);
   header fields right; rows whose running balance fails on genuine statements (OCR misreads show up there);
-- forensics: detection rate on forged files, false-positive rate on genuine ones (verdict != pass).
+- forensics: detection rate on forged files, false-positive rate on genuine ones (verdict != pass);
+  and per forgery method (truth `tampering[].method`) and per genuine case (truth `case`, else producer):
+  detection, region hit (share of detections with a finding whose box overlaps an edited area on its page),
+  false positives. `--why` lists the findings on every false positive and every miss.
 """
 from __future__ import annotations
 
@@ -52,8 +55,36 @@ class Tally:
         return f"{self.n[key + '_ok'] / total:7.2%} ({self.n[key + '_ok']}/{total})" if total else "      -"
 
 
-def evaluate(paths: list[Path]) -> dict[str, Tally]:
+def overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def region_hit(findings, tampering: list[dict]) -> bool:
+    return any(f.bbox is not None and f.page == t.get("page") and overlaps(f.bbox, t["bbox"])
+               for f in findings for t in tampering if t.get("bbox"))
+
+
+def forensics(forensic: dict[str, Tally], truth: dict, result, path: Path, why: bool) -> None:
+    flagged = result.verdict.verdict != "pass"
+    codes = sorted({f"{f.code}:{f.severity}" for f in result.findings})
+    if truth["genuine"]:
+        key = f"genuine {truth.get('case') or truth.get('producer') or truth['kind']} [{truth['format']}]"
+        forensic[key].add("false_positive", flagged)
+        if flagged and why:
+            print(f"false positive {path}: {result.verdict.verdict} {codes}")
+        return
+    key = "forged " + "+".join(sorted({t.get("method", t.get("type", "?")) for t in truth["tampering"]}))
+    key += f" [{truth['format']}]"
+    forensic[key].add("detected", flagged)
+    if flagged:
+        forensic[key].add("region", region_hit(result.findings, truth["tampering"]))
+    elif why:
+        print(f"missed {path}: {codes}")
+
+
+def evaluate(paths: list[Path], why: bool = False) -> tuple[dict[str, Tally], dict[str, Tally]]:
     groups: dict[str, Tally] = defaultdict(Tally)
+    forensic: dict[str, Tally] = defaultdict(Tally)
     for path in paths:
         truth = json.loads(path.with_name(path.name + ".truth.json").read_text(encoding="utf-8"))
         group = "/".join(str(truth[k]) for k in ("layout", "producer") if k in truth) or truth["kind"]
@@ -90,27 +121,35 @@ def evaluate(paths: list[Path]) -> dict[str, Tally]:
             tally.add("false_positive", result.verdict.verdict != "pass")
         else:
             tally.add("detected", result.verdict.verdict != "pass")
-    return groups
+        forensics(forensic, truth, result, path, why)
+    return groups, forensic
+
+
+def table(groups: dict[str, Tally], columns: list[tuple[str, str]], seconds: bool) -> None:
+    total = Tally()
+    for t in groups.values():
+        for k, v in t.n.items():
+            total.n[k] += v
+    print(f"{'group':44}" + "".join(f"{title:>22}" for title, _ in columns) + (f"{'s/page':>8}" if seconds else ""))
+    for name, t in sorted(groups.items()) + [("all", total)]:
+        print(f"{name:44}" + "".join(f"{t.rate(key):>22}" for _, key in columns)
+              + (f"{t.n['seconds'] / max(t.n['pages'], 1):8.3f}" if seconds else ""))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dirs", nargs="*", type=Path, default=[ROOT / "fixtures" / "samples"])
+    parser.add_argument("--why", action="store_true", help="list the findings on false positives and misses")
     args = parser.parse_args()
     paths = sorted(p for d in args.dirs for p in d.rglob("*") if p.suffix in (".pdf", ".jpg", ".png")
                    and p.with_name(p.name + ".truth.json").exists())
-    groups = evaluate(paths)
-    columns = [("transactions exact", "txn"), ("amounts+dates", "value"), ("balance fails", "balance_fail"),
-               ("header fields", "field"), ("kind", "kind"), ("detected", "detected"),
-               ("false positives", "false_positive")]
-    print(f"{'group':36}" + "".join(f"{title:>22}" for title, _ in columns) + f"{'s/page':>8}")
-    total = Tally()
-    for name, t in sorted(groups.items()):
-        for k, v in t.n.items():
-            total.n[k] += v
-    for name, t in sorted(groups.items()) + [("all", total)]:
-        print(f"{name:36}" + "".join(f"{t.rate(key):>22}" for _, key in columns)
-              + f"{t.n['seconds'] / max(t.n['pages'], 1):8.3f}")
+    groups, forensic = evaluate(paths, args.why)
+    table(groups, [("transactions exact", "txn"), ("amounts+dates", "value"), ("balance fails", "balance_fail"),
+                   ("header fields", "field"), ("kind", "kind"), ("detected", "detected"),
+                   ("false positives", "false_positive")], seconds=True)
+    print()
+    table(forensic, [("detected", "detected"), ("region hit", "region"), ("false positives", "false_positive")],
+          seconds=False)
 
 
 if __name__ == "__main__":
