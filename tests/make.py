@@ -70,3 +70,34 @@ def incremental(data: bytes, edit) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def signed(data: bytes, field: str = "Signature1") -> bytes:
+    """Sign with pyHanko in an incremental update, as an issuer's signing service does, with a self-signed
+    certificate made on the spot (validity is not what the structure checks look at)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "docverify test issuer")])
+    start = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(start).not_valid_after(start + datetime.timedelta(days=3650))
+            .sign(key, hashes.SHA256()))
+    (signing_cert,) = load_certs_from_pemder_data(cert.public_bytes(serialization.Encoding.PEM))
+    signing_key = load_private_key_from_pemder_data(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                          serialization.NoEncryption()), passphrase=None)
+    signer = signers.SimpleSigner(signing_cert=signing_cert, signing_key=signing_key,
+                                  cert_registry=SimpleCertificateStore.from_certs([signing_cert]))
+    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(data)),
+                           signers.PdfSignatureMetadata(field_name=field), signer=signer)
+    return out.getvalue()

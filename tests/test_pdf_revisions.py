@@ -1,7 +1,9 @@
-from checks.ingest import open_document
+import re
+
 from checks import pdf_metadata
+from checks.ingest import open_document
 from checks.pdf_revisions import check, revision_ends
-from tests.make import incremental, rewrite, text_pdf
+from tests.make import incremental, rewrite, signed, text_pdf
 
 GENUINE = text_pdf(["中国工商银行借记账户历史明细（电子版）", "2024-01-15 代发工资 12,000.00 45,000.00"], pages=2)
 
@@ -73,3 +75,30 @@ def test_linearization_is_not_a_revision():
     assert [(f.code, f.severity) for f in pdf_metadata.check(doc)] == [("PDF_REWRITTEN", "low")]
 
 
+
+
+SIGNED = signed(GENUINE)
+
+
+def test_a_signature_update_is_benign_and_its_range_covers_the_file():
+    doc = open_document("s.pdf", SIGNED)
+    (f,) = check(doc)
+    assert (f.code, f.severity) == ("PDF_REVISION_BENIGN", "low") and "signature" in f.evidence["changed"]
+
+
+def test_content_changed_after_signing_defeats_the_signature():
+    doc = open_document("s.pdf", incremental(SIGNED, _retype))
+    found = {f.code: f for f in check(doc)}
+    after = found["PDF_CHANGED_AFTER_SIGNING"]
+    assert after.severity == "high" and after.page == 1 and after.evidence["field"] == "Signature1"
+    assert after.evidence["covered"] < after.evidence["size"]
+    assert found["PDF_REVISION_TEXT_CHANGED"].evidence["after"] == "52,000.00"
+
+
+def test_a_byte_range_with_a_hole_is_invalid():
+    m = re.search(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)", SIGNED)
+    shorter = str(int(m[4]) - 100).encode().rjust(len(m[4]))  # leaves the file's last 100 bytes unsigned
+    broken = SIGNED[:m.start(4)] + shorter + SIGNED[m.end(4):]
+    doc = open_document("s.pdf", broken)
+    (f,) = [f for f in check(doc) if f.code == "PDF_SIGNATURE_BYTERANGE_INVALID"]
+    assert f.severity == "high" and "revision" in f.evidence["problem"]
