@@ -20,6 +20,8 @@ NAME = "pdf_metadata"
 
 # Exports are written in one go; an employer may take a while to sign and save a letter, but not days.
 MODIFIED_WINDOW = timedelta(days=1)
+# Info and XMP dates are written in the same save; writers round them differently, by a second or so.
+DATE_TOLERANCE = timedelta(minutes=1)
 
 _PDF_DATE = re.compile(r"^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(Z|[+-]\d{2}'?\d{2}'?|[+-]\d{2})?")
 _HEADER_COMMENT = re.compile(rb"%PDF-\d\.\d\s*\r?\n?%([\x80-\xff]{4})")
@@ -144,11 +146,25 @@ def _xmp_findings(pdf: pikepdf.Pdf, info: dict[str, str]) -> list[Finding]:
     producer = info.get("Producer", "")
     if xmp_producer and producer and xmp_producer != producer:
         out.append(finding("PDF_METADATA_MISMATCH", field="Producer", info=producer, xmp=xmp_producer))
+    for field, xmp_key in (("CreationDate", "xmp:CreateDate"), ("ModDate", "xmp:ModifyDate")):
+        stated, recorded = parse_pdf_date(info.get(field, "")), _iso_date(str(meta.get(xmp_key, "") or ""))
+        if stated and recorded and abs(stated - recorded) > DATE_TOLERANCE:
+            out.append(finding("PDF_METADATA_MISMATCH", field=field, info=stated.isoformat(),
+                               xmp=recorded.isoformat()))
     agents = [a or b for a, b in _XMP_AGENT.findall(raw)]
     editors = sorted({a for a in agents if editor_in(a)})
     if editors:
         out.append(finding("PDF_EDIT_HISTORY", agents=", ".join(editors), entries=len(agents)))
     return out
+
+
+def _iso_date(value: str) -> datetime | None:
+    """An XMP date (ISO 8601); without a zone it is taken as UTC, as parse_pdf_date does."""
+    try:
+        stamp = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
 
 
 def _human(delta: timedelta) -> str:

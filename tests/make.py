@@ -37,16 +37,19 @@ _XMP_HISTORY = """<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>
 
 
 def rewrite(data: bytes, *, info: dict | None = None, xmp_producer: str | None = None,
-            xmp_history: list[str] | None = None, **save_kw) -> bytes:
+            xmp_dates: dict | None = None, xmp_history: list[str] | None = None, **save_kw) -> bytes:
     """Open and save with pikepdf (qpdf): a full rewrite, optionally with new metadata; `xmp_history`
     writes an XMP packet whose xmpMM:History has one 'saved' entry per software agent, as Acrobat does."""
     out = io.BytesIO()
     with pikepdf.open(io.BytesIO(data)) as pdf:
         for key, value in (info or {}).items():
             pdf.docinfo[key] = value
-        if xmp_producer is not None:
+        if xmp_producer is not None or xmp_dates:
             with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
-                meta["pdf:Producer"] = xmp_producer
+                if xmp_producer is not None:
+                    meta["pdf:Producer"] = xmp_producer
+                for key, value in (xmp_dates or {}).items():
+                    meta[key] = value
         if xmp_history is not None:
             items = "".join(f'<rdf:li stEvt:action="saved" stEvt:softwareAgent="{agent}"/>' for agent in xmp_history)
             pdf.Root.Metadata = pdf.make_stream(_XMP_HISTORY.format(items=items).encode(),

@@ -53,6 +53,16 @@ def test_info_and_xmp_disagree():
     assert "PDF_METADATA_MISMATCH" in codes(mixed)
 
 
+def test_info_and_xmp_dates_disagree():
+    base = rewrite(GENUINE, info={"/ModDate": "D:20240301090000+08'00'"})
+    mixed = rewrite(base, xmp_dates={"xmp:ModifyDate": "2024-09-15T12:00:00+08:00"})
+    doc = open_document("s.pdf", mixed)
+    (f,) = [f for f in check(doc) if f.code == "PDF_METADATA_MISMATCH"]
+    assert f.evidence["field"] == "ModDate" and f.evidence["xmp"].startswith("2024-09-15T12:00")
+    same = rewrite(base, xmp_dates={"xmp:ModifyDate": "2024-03-01T09:00:00+08:00"})
+    assert "PDF_METADATA_MISMATCH" not in codes(same)
+
+
 def test_stripped_metadata():
     stripped = rewrite(GENUINE, info={"/Producer": "", "/Creator": "", "/CreationDate": ""})
     assert "PDF_METADATA_MISSING" in codes(stripped)
