@@ -125,8 +125,127 @@ _CODES = [
          "An issuer's export has no history, or one 'created'/'converted' entry by its report engine.",
          "Documents an employer prepared in Acrobat before sending."),
     # --- PDF overlays and masked text (checks/pdf_overlay.py) ---
+    Code("PDF_TEXT_COVERED_RETYPED", "high",
+         "An opaque {cover} painted over the text “{covered_text}” hides it, and “{shown_text}” is drawn on top.",
+         "The classic white-box forgery: an editor paints a box in the paper colour over the original words "
+         "and types new ones on it. The page looks clean, but the file still holds the original text under "
+         "the box, painted before it. paint_order gives the objects' positions in the content stream.",
+         "Issuers' report engines paint cell backgrounds, zebra stripes and header bands before the text "
+         "on them, and never paint a box over text they have already written.",
+         "A flattened form whose field backgrounds were painted over printed text before the values; "
+         "a PDF printed from a web page whose fixed header overlaps the content; a pasted stamp or "
+         "sticker with an opaque background. The covered text shows what the page originally said."),
+    Code("PDF_TEXT_COVERED", "medium",
+         "An opaque {cover} painted over the text “{covered_text}” hides it.",
+         "Text painted over by a later opaque box or image is still in the file but no longer visible: "
+         "someone masked part of the page after it was produced, possibly to retype it in an image or "
+         "to remove an unfavourable line.",
+         "Backgrounds are painted before their text; genuine pages do not hide their own text.",
+         "Opaque stamps or logos placed over text by the issuer; layout overflow where a later table "
+         "cell's background hides the end of a long name in the previous cell."),
+    Code("PDF_TEXT_OVERPRINTED", "high",
+         "The text “{shown_text}” is drawn over other text, “{under_text}”, at the same place.",
+         "A second text run painted on top of an existing one with different content replaces what the "
+         "reader sees while the original stays in the file: an amount or date retyped without removing "
+         "the old one, often with the old text made invisible or white (hidden is true then).",
+         "Each piece of text is painted once. Where a generator paints text twice at the same spot "
+         "(fake bold, a shadow) the two runs say the same thing, which is not flagged.",
+         "Layout overflow where a long value runs into the next cell at the same baseline; "
+         "a digital stamp whose text is placed over printed text."),
+    Code("PDF_TEXT_HIDDEN", "medium",
+         "Text on the page cannot be seen ({reason}): “{text}”.",
+         "Text that is in the file but not visible (invisible render mode, the same colour as what is "
+         "behind it, outside the visible page area, or too small to see) is read by text extraction and "
+         "search, not by the reviewer: a way to hide the original of an edit or to feed different values "
+         "to automated checks. runs counts the text objects concerned.",
+         "Born-digital exports paint all their text visibly. Scanned pages with OCR carry an invisible "
+         "text layer over the page image; that layer is recognised and not flagged.",
+         "OCR layers over images smaller than 5% of the page; accessibility or search text some "
+         "generators place invisibly over text drawn as outlines; print marks outside the crop box."),
+    Code("PDF_TOUCHUP_EDIT", "high",
+         "Acrobat's edit-text tool left {marks} TouchUp_TextEdit mark(s) on this page, where it rewrote text.",
+         "Adobe Acrobat's edit-text tool writes a /TouchUp_TextEdit marked-content point before each block of "
+         "text it rewrote. Report engines never write it, so it means the page was edited in Acrobat after it "
+         "was produced. text holds what the marked blocks say now (empty when they cannot be located).",
+         "Issuers' exports carry no TouchUp_TextEdit marks.",
+         "An issuer that corrects its own template in Acrobat before export (the marks then appear on "
+         "every copy, in the same place)."),
+    Code("PDF_REDACTION_PENDING", "medium",
+         "A redaction is marked over “{text}” but not applied.",
+         "A redaction annotation that was never applied marks an area for blacking out while the text "
+         "stays readable underneath; on an applicant's document it shows the file went through a redaction "
+         "tool, where boxes are also used to cover and retype values.",
+         "Issuers' statements and letters carry no redaction annotations.",
+         "Applicants who mark personal details (ID number, other accounts) for redaction before uploading "
+         "and forget to apply it."),
     # --- PDF font and layout consistency (checks/pdf_fonts.py) ---
+    Code("PDF_FONT_MISMATCH", "high",
+         "'{text}' is set in {font} while {peers} {scope} use {peer_font}.",
+         "A forger who retypes an amount or a date in a PDF editor types it in whatever font the editor offers "
+         "(often Helvetica or a system font), or pastes a box with new text over the old. The issuer's engine "
+         "sets every amount of a column, every digit of a number and, at one size, the numbers of a page in "
+         "one font. High inside an amount column or a number; medium for a number whose font differs from "
+         "the page's other numbers at its size.",
+         "All amounts of a column in one font; all digits of a number in one font; the numbers of a line in "
+         "the font the rest of the page uses for numbers at that size. Titles, headers, footers and stamps may "
+         "use other fonts: they stand on lines of their own or at other sizes and are not compared.",
+         "A totals row in bold inside the amount column when its line carries no 合计/总计 word; a number "
+         "emphasised in bold or italics inside running text; statements merged from two exports with "
+         "different fonts on one page."),
+    Code("PDF_FONT_SUBSET_MIXED", "high",
+         "'{text}' is set in {font}, a second embedding of {peer_font}, the font of {peers} {scope}.",
+         "PDF writers embed only the glyphs a document uses, as a subset tagged ABCDEF+Font. An editor that "
+         "changes text embeds the font again for what it typed: the retyped characters come from a second "
+         "subset of the same face that repeats glyphs the first one already has, or from the face embedded "
+         "whole (or not at all) beside the issuer's subset.",
+         "One embedding per face on a page, or several subsets that share no glyph (reportlab and other "
+         "engines open a new subset once 256 glyphs are used).",
+         "Pages whose stamp, page number or footer was added by a second program embedding the same face "
+         "(reported as medium when the second copy sits alone on its line); publications assembled from "
+         "separately produced pieces."),
+    Code("PDF_SIZE_MISMATCH", "medium",
+         "'{text}' is {size} pt while {peers} {scope} are {peer_size} pt.",
+         "Retyped text is rarely set at exactly the issuer's size: the editor's default or an eyeballed size "
+         "differs by a fraction of a point to a few points.",
+         "All amounts of a column and all digits of a number at one size.",
+         "Columns whose totals or subtotals are printed larger; documents that shrink long amounts to fit."),
+    Code("PDF_BASELINE_SHIFT", "medium",
+         "'{text}' sits {offset} pt off the baseline of {peers} {scope} (same font and size).",
+         "Text placed by hand in an editor lands a fraction of a point above or below the line it replaces. "
+         "An issuer's engine puts every word of a line, in the same font and size, on one baseline.",
+         "Words of one line, and digits of one number, in the same font and size share a baseline to within "
+         "a few hundredths of a point.",
+         "Superscripts and vertically centred multi-line cells (offsets beyond a third of the size are "
+         "ignored); hand-made templates assembled from separate text boxes."),
+    Code("PDF_ALIGNMENT_BROKEN", "medium",
+         "Amount '{text}' ends {offset} pt from the right edge ({peer_right}) that {peers} amounts of its column "
+         "share.",
+         "Amount columns are right-aligned. An editor keeps the left end of the text it changes, so a retyped "
+         "amount with another number of digits, or one typed in a new text box, no longer ends on the column's "
+         "edge.",
+         "Every amount of a column ends at the same x coordinate, to within a few hundredths of a point.",
+         "Decimal-aligned columns with amounts of differing decimals; amounts followed by a unit or note in "
+         "the same cell."),
+    Code("PDF_SPACING_MISMATCH", "medium",
+         "'{text}' has its characters {offset} pt further apart than {peers} {scope} in {font} {size} pt.",
+         "Editors fit retyped text into the old box with character spacing or horizontal scaling, and text "
+         "typed elsewhere and pasted keeps other spacing. The issuer's engine spaces every amount alike.",
+         "The same character advances by the same width in every amount of a column set in one font and size.",
+         "Layouts that stretch one long amount to fit a narrow cell."),
     # --- PDF text layer vs rendering (checks/pdf_glyphs.py) ---
+    Code("PDF_GLYPH_MISMATCH", "high",
+         "The text layer reads {text} where the page draws {shown} (font {font}).",
+         "What a PDF's text says and what its page shows come from two different tables of the font: the "
+         "ToUnicode map gives the text, the glyph program draws the shape. Editing one of them (a 5 that reads as "
+         "9, codes pointed at other glyphs) makes the document show one amount to a person and another to every "
+         "program that reads its text, including ours. The digits of the text layer are compared with the glyphs "
+         "drawn for them: a glyph that matches another digit of the same font, or of the reference fonts that read "
+         "this font's other digits correctly, far better than its own is flagged.",
+         "Producers write the ToUnicode map from the same font they embed, so every digit reads as it looks.",
+         "Producers with broken ToUnicode maps (old converters, some Type 3 fonts), whose whole text layer is then "
+         "garbled rather than a few digits; text laid out as invisible text over a drawing of other text. The "
+         "evidence lists each glyph's distances: distance_text to what its text-layer digit looks like, "
+         "distance_shown to the digit it was read as (0 = identical shapes; different digits score 0.2 and more)."),
 ]
 
 CATALOG: dict[str, Code] = {c.code: c for c in _CODES}

@@ -34,8 +34,9 @@ def applies(doc: Document) -> bool:
 
 def check(doc: Document) -> list[Finding]:
     info = _info(doc.pdf)
-    return (_software_findings(info) + _writer_findings(doc, info) + _date_findings(info)
-            + _xmp_findings(doc.pdf, info))
+    out = _software_findings(info) + _writer_findings(doc, info) + _date_findings(info)
+    # An incremental update (a signature, say) rewrites Info but not XMP; pdf_revisions judges such updates.
+    return out + _xmp_findings(doc.pdf, info, compare=len(revision_ends(doc.data)) == 1)
 
 
 def _software_lists() -> dict:
@@ -135,7 +136,7 @@ def _date_findings(info: dict[str, str]) -> list[Finding]:
     return out
 
 
-def _xmp_findings(pdf: pikepdf.Pdf, info: dict[str, str]) -> list[Finding]:
+def _xmp_findings(pdf: pikepdf.Pdf, info: dict[str, str], compare: bool) -> list[Finding]:
     out = []
     try:
         meta = pdf.open_metadata()
@@ -144,11 +145,11 @@ def _xmp_findings(pdf: pikepdf.Pdf, info: dict[str, str]) -> list[Finding]:
     except Exception:  # unparseable XMP is common in the wild and says little on its own
         return []
     producer = info.get("Producer", "")
-    if xmp_producer and producer and xmp_producer != producer:
+    if compare and xmp_producer and producer and xmp_producer != producer:
         out.append(finding("PDF_METADATA_MISMATCH", field="Producer", info=producer, xmp=xmp_producer))
     for field, xmp_key in (("CreationDate", "xmp:CreateDate"), ("ModDate", "xmp:ModifyDate")):
         stated, recorded = parse_pdf_date(info.get(field, "")), _iso_date(str(meta.get(xmp_key, "") or ""))
-        if stated and recorded and abs(stated - recorded) > DATE_TOLERANCE:
+        if compare and stated and recorded and abs(stated - recorded) > DATE_TOLERANCE:
             out.append(finding("PDF_METADATA_MISMATCH", field=field, info=stated.isoformat(),
                                xmp=recorded.isoformat()))
     agents = [a or b for a, b in _XMP_AGENT.findall(raw)]

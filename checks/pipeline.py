@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from checks import classify, extract, ocr, pdf_metadata, pdf_revisions, reading, second_opinion
+from checks import pdf_overlay
 from checks.model import CheckRun, Document, DocumentResult, Finding
 from checks.verdict import Policy, decide, ranked, worst
 
@@ -9,6 +10,7 @@ from checks.verdict import Policy, decide, ranked, worst
 DOCUMENT_CHECKS = [
     pdf_revisions,
     pdf_metadata,
+    pdf_overlay,
 ]
 
 

@@ -7,7 +7,7 @@ Prints, per group (layout/producer when the truth names them, else kind and form
 - extraction: share of transactions exactly right in every field; of amounts and dates (each value on its own);
   header fields right; rows whose running balance fails on genuine statements (OCR misreads show up there);
 - forensics: detection rate on forged files, false-positive rate on genuine ones (verdict != pass);
-  and per forgery method (truth `tampering[].method`) and per genuine case (truth `case`, else producer):
+  and per forgery method (truth `tampering[].method`) and per genuine case (truth `hard_case.type`, else producer):
   detection, region hit (share of detections with a finding whose box overlaps an edited area on its page),
   false positives. `--why` lists the findings on every false positive and every miss.
 """
@@ -68,7 +68,8 @@ def forensics(forensic: dict[str, Tally], truth: dict, result, path: Path, why: 
     flagged = result.verdict.verdict != "pass"
     codes = sorted({f"{f.code}:{f.severity}" for f in result.findings})
     if truth["genuine"]:
-        key = f"genuine {truth.get('case') or truth.get('producer') or truth['kind']} [{truth['format']}]"
+        case = (truth.get("hard_case") or {}).get("type")
+        key = f"genuine {case or truth.get('producer') or truth['kind']} [{truth['format']}]"
         forensic[key].add("false_positive", flagged)
         if flagged and why:
             print(f"false positive {path}: {result.verdict.verdict} {codes}")

@@ -99,3 +99,12 @@ def test_edit_history_in_xmp():
     doc = open_document("s.pdf", history)
     (f,) = [f for f in check(doc) if f.code == "PDF_EDIT_HISTORY"]
     assert f.evidence["agents"] == "Adobe Acrobat Pro DC 23.1" and f.evidence["entries"] == 2
+
+
+def test_a_signing_update_that_restamps_info_is_not_a_metadata_mismatch():
+    from tests.make import signed
+
+    with_xmp = rewrite(GENUINE, info={"/Producer": "pikepdf"}, xmp_producer="pikepdf")
+    doc = open_document("s.pdf", signed(with_xmp))
+    assert "pyHanko" in str(doc.pdf.docinfo["/Producer"])
+    assert "PDF_METADATA_MISMATCH" not in [f.code for f in check(doc)]
