@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pdfplumber
 import pikepdf
+import pypdfium2 as pdfium
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from checks.catalog import input_error
@@ -73,6 +74,7 @@ def _open_pdf(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
     except Exception as exc:  # qpdf reports damage through several exception types
         raise input_error("INPUT_CORRUPT", reason=_first_line(exc)) from None
     try:
+        _check_pdfium_opens(data)
         if len(pdf.pages) > limits.max_pages:
             raise input_error("INPUT_TOO_MANY_PAGES", pages=len(pdf.pages), limit=limits.max_pages)
         if len(pdf.pages) == 0:
@@ -85,6 +87,17 @@ def _open_pdf(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
         pdf.close()
         raise input_error("INPUT_CORRUPT", reason=_first_line(exc)) from None
     return Document(name=name, sha256=sha256, format="pdf", data=data, pages=pages, pdf=pdf)
+
+
+def _check_pdfium_opens(data: bytes) -> None:
+    """Rendering and the paint-order checks use PDFium, which refuses some files qpdf accepts (a user password
+    that qpdf gets past, for one): such a file could only be half checked, so it is refused like the rest."""
+    try:
+        pdfium.PdfDocument(data).close()
+    except pdfium.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise input_error("INPUT_ENCRYPTED") from None
+        raise input_error("INPUT_CORRUPT", reason=f"PDFium: {exc}") from None
 
 
 def read_pdf_pages(data: bytes, numbers: set[int] | None = None) -> list[Page]:
