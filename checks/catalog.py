@@ -181,57 +181,66 @@ _CODES = [
     # --- PDF font and layout consistency (checks/pdf_fonts.py) ---
     Code("PDF_FONT_MISMATCH", "high",
          "'{text}' is set in {font} while {peers} {scope} use {peer_font}.",
-         "A forger who retypes an amount or a date in a PDF editor types it in whatever font the editor offers "
-         "(often Helvetica or a system font), or pastes a box with new text over the old. The issuer's engine "
-         "sets every amount of a column, every digit of a number and, at one size, the numbers of a page in "
-         "one font. High inside an amount column or a number; medium for a number whose font differs from "
-         "the page's other numbers at its size.",
-         "All amounts of a column in one font; all digits of a number in one font; the numbers of a line in "
-         "the font the rest of the page uses for numbers at that size. Titles, headers, footers and stamps may "
-         "use other fonts: they stand on lines of their own or at other sizes and are not compared.",
-         "A totals row in bold inside the amount column when its line carries no 合计/总计 word; a number "
-         "emphasised in bold or italics inside running text; statements merged from two exports with "
-         "different fonts on one page."),
+         "A forger who retypes an amount, a date or a name in a PDF editor types it in whatever font the editor "
+         "offers (Helvetica, a system font), often over a white box hiding the old text. An issuer's engine sets "
+         "every amount of a column, every digit of a number and the Chinese characters of a sentence in one "
+         "font. High for an amount among its column, a digit inside a number, or Chinese characters in a face "
+         "used nowhere else on the page inside a sentence; medium for a number whose font differs from the "
+         "page's other numbers at its size, or a run of Chinese characters in a face the page also uses "
+         "elsewhere (which may be emphasis).",
+         "One font for all amounts of a column, all digits of a number, and the characters of a sentence (a "
+         "Latin font for figures beside a Chinese one for characters is normal). Titles, labels, headers, "
+         "footers and stamps may use other fonts and sizes: they are not compared with the values.",
+         "A bold totals row inside an amount column whose line carries no 合计/总计/小计 word; a number or "
+         "phrase emphasised in another font inside running text; a verification code printed in a face of its "
+         "own; a rare character a font lacks, set in a fallback font (one character is never reported); "
+         "statements merged from two exports onto one page."),
     Code("PDF_FONT_SUBSET_MIXED", "high",
          "'{text}' is set in {font}, a second embedding of {peer_font}, the font of {peers} {scope}.",
          "PDF writers embed only the glyphs a document uses, as a subset tagged ABCDEF+Font. An editor that "
          "changes text embeds the font again for what it typed: the retyped characters come from a second "
          "subset of the same face that repeats glyphs the first one already has, or from the face embedded "
-         "whole (or not at all) beside the issuer's subset.",
+         "whole (or not at all) beside the issuer's subset. High inside an amount column, a number, or a line "
+         "the issuer's copy also sets; medium when the second copy stands alone on its lines.",
          "One embedding per face on a page, or several subsets that share no glyph (reportlab and other "
          "engines open a new subset once 256 glyphs are used).",
-         "Pages whose stamp, page number or footer was added by a second program embedding the same face "
-         "(reported as medium when the second copy sits alone on its line); publications assembled from "
-         "separately produced pieces."),
+         "A stamp, page number or footer added by a second program embedding the same face (medium); "
+         "publications assembled from separately produced pieces, and documents corrected by their publisher "
+         "with a PDF library."),
     Code("PDF_SIZE_MISMATCH", "medium",
          "'{text}' is {size} pt while {peers} {scope} are {peer_size} pt.",
          "Retyped text is rarely set at exactly the issuer's size: the editor's default or an eyeballed size "
          "differs by a fraction of a point to a few points.",
-         "All amounts of a column and all digits of a number at one size.",
-         "Columns whose totals or subtotals are printed larger; documents that shrink long amounts to fit."),
+         "All amounts of a column, and all digits of a number, at one size. Differences beyond a third of the "
+         "size are typographic hierarchy and are not reported.",
+         "Layouts that shrink one long amount to fit its cell; totals printed larger on a line without a "
+         "合计/总计 word."),
     Code("PDF_BASELINE_SHIFT", "medium",
-         "'{text}' sits {offset} pt off the baseline of {peers} {scope} (same font and size).",
-         "Text placed by hand in an editor lands a fraction of a point above or below the line it replaces. "
-         "An issuer's engine puts every word of a line, in the same font and size, on one baseline.",
-         "Words of one line, and digits of one number, in the same font and size share a baseline to within "
-         "a few hundredths of a point.",
-         "Superscripts and vertically centred multi-line cells (offsets beyond a third of the size are "
-         "ignored); hand-made templates assembled from separate text boxes."),
+         "'{text}' stands {offset:+} pt off the baseline that {peers} {scope} share ({peer_baseline} pt from the "
+         "top; + is lower).",
+         "Text placed by hand in an editor, or nudged with text rise, lands a fraction of a point above or below "
+         "the line it replaces. An issuer's engine puts every word of a table row, and every digit of a number, "
+         "on one baseline.",
+         "The words of a table row at one size, and the digits of a number, share a baseline to within a few "
+         "hundredths of a point. Offsets beyond a third of the size (second lines, superscripts, vertically "
+         "centred multi-line cells) are layout and not reported; lines outside tables are not compared.",
+         "Tables assembled by hand from separate text boxes; superscript markers set at the body size."),
     Code("PDF_ALIGNMENT_BROKEN", "medium",
-         "Amount '{text}' ends {offset} pt from the right edge ({peer_right}) that {peers} amounts of its column "
-         "share.",
+         "Amount '{text}' ends {offset:+} pt from the right edge ({peer_right} pt) that {peers} amounts of its "
+         "column share.",
          "Amount columns are right-aligned. An editor keeps the left end of the text it changes, so a retyped "
-         "amount with another number of digits, or one typed in a new text box, no longer ends on the column's "
-         "edge.",
+         "amount with another number of digits, another font, size or spacing, or one typed in a new text box, "
+         "no longer ends on the column's edge.",
          "Every amount of a column ends at the same x coordinate, to within a few hundredths of a point.",
-         "Decimal-aligned columns with amounts of differing decimals; amounts followed by a unit or note in "
-         "the same cell."),
+         "Decimal-aligned columns whose amounts have different numbers of decimals; a marker or unit after "
+         "some amounts in the same cell."),
     Code("PDF_SPACING_MISMATCH", "medium",
-         "'{text}' has its characters {offset} pt further apart than {peers} {scope} in {font} {size} pt.",
-         "Editors fit retyped text into the old box with character spacing or horizontal scaling, and text "
-         "typed elsewhere and pasted keeps other spacing. The issuer's engine spaces every amount alike.",
-         "The same character advances by the same width in every amount of a column set in one font and size.",
-         "Layouts that stretch one long amount to fit a narrow cell."),
+         "'{text}' advances {offset:+} pt per character against {peers} {scope} in {font} at {size} pt.",
+         "Editors fit retyped text into the old box with character spacing (Tc) or horizontal scaling (Tz), "
+         "and text typed elsewhere and pasted keeps its own spacing. An issuer's engine spaces every amount of "
+         "a column alike.",
+         "Each character advances by the same width in every amount of a column set in one font and size.",
+         "Layouts that squeeze one long amount into a narrow cell."),
     # --- PDF text layer vs rendering (checks/pdf_glyphs.py) ---
     Code("PDF_GLYPH_MISMATCH", "high",
          "The text layer reads {text} where the page draws {shown} (font {font}).",

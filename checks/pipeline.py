@@ -1,8 +1,8 @@
 """Run every applicable check on a document, and the bundle checks on an applicant's documents."""
 from __future__ import annotations
 
-from checks import classify, extract, ocr, pdf_metadata, pdf_revisions, reading, second_opinion
-from checks import pdf_overlay
+from checks import (classify, extract, ocr, pdf_fonts, pdf_metadata, pdf_overlay, pdf_revisions, reading,
+                    second_opinion)
 from checks.model import CheckRun, Document, DocumentResult, Finding
 from checks.verdict import Policy, decide, ranked, worst
 
@@ -11,6 +11,7 @@ DOCUMENT_CHECKS = [
     pdf_revisions,
     pdf_metadata,
     pdf_overlay,
+    pdf_fonts,
 ]
 
 
