@@ -242,19 +242,6 @@ _CODES = [
          "Each character advances by the same width in every amount of a column set in one font and size.",
          "Layouts that squeeze one long amount into a narrow cell."),
     # --- PDF text layer vs rendering (checks/pdf_glyphs.py) ---
-    Code("PDF_GLYPH_MISMATCH", "high",
-         "The text layer reads {text} where the page draws {shown} (font {font}).",
-         "What a PDF's text says and what its page shows come from two different tables of the font: the "
-         "ToUnicode map gives the text, the glyph program draws the shape. Editing one of them (a 5 that reads as "
-         "9, codes pointed at other glyphs) makes the document show one amount to a person and another to every "
-         "program that reads its text, including ours. The digits of the text layer are compared with the glyphs "
-         "drawn for them: a glyph that matches another digit of the same font, or of the reference fonts that read "
-         "this font's other digits correctly, far better than its own is flagged.",
-         "Producers write the ToUnicode map from the same font they embed, so every digit reads as it looks.",
-         "Producers with broken ToUnicode maps (old converters, some Type 3 fonts), whose whole text layer is then "
-         "garbled rather than a few digits; text laid out as invisible text over a drawing of other text. The "
-         "evidence lists each glyph's distances: distance_text to what its text-layer digit looks like, "
-         "distance_shown to the digit it was read as (0 = identical shapes; different digits score 0.2 and more)."),
 ]
 
 CATALOG: dict[str, Code] = {c.code: c for c in _CODES}
