@@ -242,6 +242,66 @@ _CODES = [
          "Each character advances by the same width in every amount of a column set in one font and size.",
          "Layouts that squeeze one long amount into a narrow cell."),
     # --- PDF text layer vs rendering (checks/pdf_glyphs.py) ---
+    Code("PDF_GLYPH_MISMATCH", "high",
+         "The text layer reads “{text}” where the page draws “{shown}” (font {font}).",
+         "A PDF's text comes from the font's ToUnicode map, its picture from the glyphs the codes select. A forger "
+         "who edits the map (a drawn 5 that reads as 9) or points codes at other glyphs makes the document show "
+         "one amount to the reviewer and another to every program that reads its text, ours included. Each "
+         "digit's glyph is cut from the rendered page and compared with the font's usual glyphs of the other "
+         "digits and with reference digits (trusted for a font only when they read its digits as its text layer "
+         "does). glyphs lists each mismatched digit: char (text layer), shown (drawn), distance_text and "
+         "distance_shown (0 = identical shapes; different digits of one font are 0.13 and more apart) and basis "
+         "(same font or reference digits); affected_words counts the words in the document.",
+         "Producers write the ToUnicode map from the very font they embed, so every digit reads as it is drawn.",
+         "Fonts that draw a digit in an unusual design (a slashed zero, an open 4) are read against the font's "
+         "own glyphs before the references are believed, but a font seen with few digits has no such check; "
+         "converters with broken ToUnicode maps (every glyph of the font is then garbled, not a few digits). "
+         "Not examined: scanned pages, words under or over an image (seals), invisible or covered text, and "
+         "digits under 12 raster pixels per em (4.3 pt)."),
+    # --- statement arithmetic (checks/statement_arithmetic.py) ---
+    Code("BALANCE_ROW_BROKEN", "high",
+         "The balance on {date} reads {printed} where the rows before it give {expected} ({difference}).",
+         "Every row of a statement carries the bank's running balance: previous balance + credit - debit, to the "
+         "cent. A forger who changes one amount and saves the file whole can remove every trace from the file "
+         "itself, but not from this arithmetic unless every later balance is changed too. suspect says whether "
+         "the row's balance was changed (the next row then breaks by the opposite difference, which is not "
+         "reported again) or its amount or balance; broken_rows counts such rows in the statement. High on a text "
+         "PDF, where the figures are the issuer's own; medium on an OCR'd page, where a misread that the second "
+         "OCR reading could not settle remains possible.",
+         "Every balance follows from the one before it; a row without a printed balance (banks that print one a "
+         "day) is carried on to the next printed balance, which must match.",
+         "OCR misreads on photos (medium); statements that fold several accounts or currencies into one table; "
+         "rows read in the wrong order when several share one date and time."),
+    Code("BALANCE_TOTAL_MISMATCH", "high",
+         "The statement states {total} {stated}, the rows add up to {rows}.",
+         "Banks print counts and totals of credits and debits under the rows (收入合计/支出合计). An amount "
+         "changed without its total, or rows added or removed, breaks them.",
+         "The stated counts and totals equal the rows' own.",
+         "Totals over the whole account period while the file holds only some of its pages; OCR misreads "
+         "(medium on OCR'd pages)."),
+    Code("BALANCE_DATE_ORDER", "medium",
+         "A row dated {date} appears after a row dated {after}.",
+         "Bank systems print rows in posting order, oldest or newest first throughout. A row out of order was "
+         "often inserted or moved by hand.",
+         "Dates run one way through the whole statement.",
+         "Value-dated rows that some banks print by posting date."),
+    Code("BALANCE_DATE_OUTSIDE_PERIOD", "medium",
+         "A row dated {date} lies outside the statement period {start} to {end}.",
+         "The header's period and the rows come from one query of the bank's system. A row outside it was added, "
+         "or the header's period was changed.",
+         "Every row falls inside the stated period.",
+         "A misread period or date on an OCR'd page."),
+    # --- proofs (checks/proof_capitals.py) ---
+    Code("INCOME_CAPITALS_MISMATCH", "high",
+         "The monthly income reads {figures} in figures but {capitals} in capitals.",
+         "Chinese proofs state an amount twice, in figures and in capitals (大写), so that neither can be changed "
+         "alone. A forger who types a new figure and leaves the capitals, which are harder to retype in the "
+         "issuer's font, leaves this disagreement whatever the file itself still shows. capitals_amount is the "
+         "capitals read as a number (none when they do not parse); capitals_bbox is where they are. Medium on an "
+         "OCR'd page, where a misread capital is possible.",
+         "Figures and capitals name the same amount to the fen.",
+         "A clerical error by the issuer (a lender returns such a proof in any case); OCR misreads of capitals "
+         "on photos (medium)."),
 ]
 
 CATALOG: dict[str, Code] = {c.code: c for c in _CODES}

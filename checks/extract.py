@@ -313,14 +313,16 @@ _ONE_LINE = ("employer", "employer_uscc", "date")
 
 def _proof(doc: Document) -> dict:
     page = doc.pages[0]
-    text = "\n".join(nfkc(line) for line in page.text.splitlines())
-    flat = text.replace("\n", "")  # lines of the letter wrap anywhere, even inside a number
+    text, boxes = _characters(page)
+    # Lines of the letter wrap anywhere, even inside a number.
+    flat, flat_boxes = text.replace("\n", ""), [b for c, b in zip(text, boxes) if c != "\n"]
     fields: dict = {}
     title = _title(page)
     if title:
         fields["title"] = field(re.sub(r"\s", "", title[0]), page, title[1])
     for name, pattern in _PROOF_PATTERNS.items():
-        m = re.search(pattern, text if name in _ONE_LINE else flat, re.M)
+        one_line = name in _ONE_LINE
+        m = re.search(pattern, text if one_line else flat, re.M)
         if not m:
             continue
         raw = re.sub(r"\s", "", m[1])
@@ -332,7 +334,7 @@ def _proof(doc: Document) -> dict:
             "monthly_income": lambda: _money(parse_amount(raw)),
             "monthly_income_capitals": lambda: raw,
         }.get(name, lambda: raw)()
-        fields[name] = field(value, page, _words_of(page, raw) or page.words[:1])
+        fields[name] = field(value, page, _box(boxes if one_line else flat_boxes, *m.span(1)) or page.words[:1])
     seal = red_seal(doc)
     fields["seal_present"] = {"value": seal is not None, "page": 1, "bbox": seal}
     figures, capitals = fields.get("monthly_income"), fields.get("monthly_income_capitals")
@@ -364,10 +366,28 @@ def _iso_date(text: str) -> str:
     return parsed[0].isoformat() if parsed else text
 
 
-def _words_of(page: Page, raw: str) -> list[Word]:
-    """The words that hold `raw`: those whose text overlaps it by at least two characters."""
-    key = raw[:6]
-    return [w for w in page.words if key and (key in nfkc(w.text) or (len(w.text) >= 2 and nfkc(w.text) in raw))]
+def _characters(page: Page) -> tuple[str, list]:
+    """The page's text as `_proof` reads it (NFKC, lines joined by newlines) and, for each of its characters, the
+    box it was drawn in: the character's own where the text layer gives one, else its word's; None for the
+    spaces and newlines the join put in."""
+    text, boxes = [], []
+    for line in page.lines:
+        for i, word in enumerate(line.words):
+            if i:
+                text.append(" ")
+                boxes.append(None)
+            normal = nfkc(word.text)
+            chars = word.chars if len(word.chars) == len(normal) else [word] * len(normal)
+            text.append(normal)
+            boxes += [c.bbox for c in chars]
+        text.append("\n")
+        boxes.append(None)
+    return "".join(text), boxes
+
+
+def _box(boxes: list, start: int, end: int) -> list[Word]:
+    """The characters from `start` to `end` as words to put a field's box around."""
+    return [Word("", *box) for box in boxes[start:end] if box]
 
 
 # --- social insurance and housing fund ------------------------------------------------------------

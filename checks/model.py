@@ -87,6 +87,7 @@ class Document:
     image: Any = None  # PIL.Image for image inputs, EXIF orientation applied
     kind: str = "other"
     rasters: dict = field(default_factory=dict)  # (page, dpi) → gray array, filled by checks.render
+    extracted: dict | None = None  # fields and transactions, filled by checks.extract before the checks run
 
     @property
     def text(self) -> str:

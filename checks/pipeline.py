@@ -1,8 +1,8 @@
 """Run every applicable check on a document, and the bundle checks on an applicant's documents."""
 from __future__ import annotations
 
-from checks import (classify, extract, ocr, pdf_fonts, pdf_metadata, pdf_overlay, pdf_revisions, reading,
-                    second_opinion)
+from checks import (classify, extract, ocr, pdf_fonts, pdf_glyphs, pdf_metadata, pdf_overlay, pdf_revisions,
+                    proof_capitals, reading, second_opinion, statement_arithmetic)
 from checks.model import CheckRun, Document, DocumentResult, Finding
 from checks.verdict import Policy, decide, ranked, worst
 
@@ -12,6 +12,9 @@ DOCUMENT_CHECKS = [
     pdf_metadata,
     pdf_overlay,
     pdf_fonts,
+    pdf_glyphs,
+    statement_arithmetic,
+    proof_capitals,
 ]
 
 
@@ -19,11 +22,11 @@ def verify_document(doc: Document, policy: Policy = Policy(), ocr_engine: str = 
     runs: list[CheckRun] = []
     _read(doc, ocr_engine, runs)
     doc.kind = classify.classify(doc)
+    doc.extracted = _extract(doc, ocr_engine, runs)
     findings = ranked(_forensics(doc, runs))
-    extracted = _extract(doc, ocr_engine, runs)
     return DocumentResult(file=doc.name, sha256=doc.sha256, format=doc.format, kind=doc.kind,
                           pages=len(doc.pages), verdict=decide(findings, runs, policy),
-                          findings=findings, checks=runs, extracted=extracted)
+                          findings=findings, checks=runs, extracted=doc.extracted)
 
 
 def _read(doc: Document, engine: str, runs: list[CheckRun]) -> None:
