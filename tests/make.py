@@ -104,3 +104,15 @@ def signed(data: bytes, field: str = "Signature1") -> bytes:
     out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(data)),
                            signers.PdfSignatureMetadata(field_name=field), signer=signer)
     return out.getvalue()
+
+
+def verified(name: str, data: bytes):
+    """The pipeline's result for one document, as a job would produce it."""
+    from checks import pipeline
+    from checks.ingest import open_document
+
+    doc = open_document(name, data)
+    try:
+        return pipeline.verify_document(doc)
+    finally:
+        doc.close()

@@ -11,18 +11,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 
 import pdf_forgery as pf  # noqa: E402
 import pdfset  # noqa: E402
-from checks import pipeline, proof_capitals  # noqa: E402
+from tests.make import verified  # noqa: E402
+from checks import proof_capitals  # noqa: E402
 from checks.ingest import open_document  # noqa: E402
 
 SEED = 20251128
 
 
 def verify(data: bytes):
-    doc = open_document("proof.pdf", data)
-    try:
-        return pipeline.verify_document(doc)
-    finally:
-        doc.close()
+    return verified("proof.pdf", data)
 
 
 def mismatches(result) -> list:
