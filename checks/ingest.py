@@ -13,6 +13,10 @@ from dataclasses import dataclass
 import pdfplumber
 import pikepdf
 import pypdfium2 as pdfium
+from pdfminer.layout import LTChar, LTContainer, LTImage, LTRect
+from pdfplumber.page import fix_fontname_bytes
+from pdfplumber.utils import resolve_all
+from pdfplumber.utils.text import WordExtractor
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from checks.catalog import input_error
@@ -109,55 +113,75 @@ def read_pdf_pages(data: bytes, numbers: set[int] | None = None) -> list[Page]:
 # A page with fewer readable characters than this is a scan with, at most, a stamp or page number as text.
 MIN_TEXT_CHARS = 20
 
+# pdfplumber's extract_words with its default tolerances; a word also ends where the font or size changes.
+_WORDS = WordExtractor(extra_attrs=["fontname", "size"])
+
 
 def _pdf_page(number: int, page) -> Page:
-    watermark = [c for c in page.chars if _is_watermark(c)]
-    marks = {id(c) for c in watermark}
-    reading = page.filter(lambda obj: obj.get("object_type") != "char" or id(obj) not in marks)
+    """The page from pdfminer's layout objects (page.layout), the ones pdfplumber turns into page.chars, page.rects
+    and page.images. That conversion copies every attribute of every object, for the handful used here, and took
+    a third of the reading time on dense pages (WeasyPrint draws every space and every cell border on its own).
+    Coordinates are converted as pdfplumber converts them; tests/test_ingest.py holds the two readings equal."""
     height = float(page.height)
-    words = [_word(w, height) for w in reading.extract_words(extra_attrs=["fontname", "size"], return_chars=True)]
-    readable = sum(1 for c in page.chars if id(c) not in marks and _has_unicode(c["text"]))
-    rects = [{"bbox": _box(r), "fill": r.get("non_stroking_color") if r.get("fill") else None,
-              "stroke": r.get("stroking_color") if r.get("stroke") else None} for r in page.rects]
-    images = [{"bbox": _box(i), "name": str(i.get("name", "")), "size": list(i.get("srcsize", ()))}
-              for i in page.images]
+    left, top = (float(v) for v in page.mediabox[:2])
+    chars, watermark, rects, images = [], [], [], []
+    for obj in _leaves(page.layout):
+        box = [obj.x0 + left, height - obj.y1 + top, obj.x1 + left, height - obj.y0 + top]
+        if isinstance(obj, LTChar):
+            color = obj.graphicstate.ncolor
+            font = fix_fontname_bytes(obj.fontname) if isinstance(obj.fontname, bytes) else obj.fontname
+            char = Word(obj.get_text(), *box, font=font, size=obj.size, baseline=round(height - obj.matrix[5], 3),
+                        color=color if isinstance(color, tuple) else (color,))
+            if _is_watermark(obj, char.color):
+                watermark.append(char)
+            else:  # the keys WordExtractor reads, and the Word
+                chars.append({"text": char.text, "x0": char.x0, "top": char.top, "x1": char.x1, "bottom": char.bottom,
+                              "doctop": char.top, "upright": obj.upright, "fontname": font, "size": char.size,
+                              "word": char})
+        elif isinstance(obj, LTRect):
+            rects.append({"bbox": _box(box), "fill": obj.non_stroking_color if obj.fill else None,
+                          "stroke": obj.stroking_color if obj.stroke else None})
+        elif isinstance(obj, LTImage):
+            images.append({"bbox": _box(box), "name": str(resolve_all(obj.name)),
+                           "size": list(resolve_all(obj.srcsize))})
+    words = [_word(w) for w in _WORDS.extract_words(chars, return_chars=True)]
+    readable = sum(1 for c in chars if _has_unicode(c["text"]))
     lines = lines_of(words)
-    return Page(number=number, width=float(page.width), height=float(page.height), units="pt",
+    return Page(number=number, width=float(page.width), height=height, units="pt",
                 text="\n".join(line.text for line in lines), words=words, lines=lines,
-                scanned=readable < MIN_TEXT_CHARS, rects=rects, images=images,
-                watermark=[_char(c, height) for c in watermark])
+                scanned=readable < MIN_TEXT_CHARS, rects=rects, images=images, watermark=watermark)
 
 
-def _word(word: dict, height: float) -> Word:
-    chars = tuple(_char(c, height) for c in word["chars"])
-    return Word(word["text"], word["x0"], word["top"], word["x1"], word["bottom"], font=word["fontname"],
-                size=word["size"], chars=chars, baseline=chars[0].baseline, color=chars[0].color)
+def _leaves(container):
+    """Layout objects in paint order, those inside form XObjects included, as pdfplumber walks them."""
+    for obj in container:
+        if isinstance(obj, LTContainer):
+            yield from _leaves(obj)
+        else:
+            yield obj
 
 
-def _char(char: dict, height: float) -> Word:
-    color = char.get("non_stroking_color")
-    return Word(char["text"], char["x0"], char["top"], char["x1"], char["bottom"], font=char["fontname"],
-                size=char["size"], baseline=round(height - char["matrix"][5], 3),
-                color=tuple(color) if isinstance(color, (tuple, list)) else ())
+def _word(word: dict) -> Word:
+    first = word["chars"][0]["word"]
+    return Word(word["text"], word["x0"], word["top"], word["x1"], word["bottom"], font=first.font, size=first.size,
+                chars=tuple(c["word"] for c in word["chars"]), baseline=first.baseline, color=first.color)
 
 
-def _box(obj: dict) -> list[float]:
-    return [round(float(obj[k]), 2) for k in ("x0", "top", "x1", "bottom")]
+def _box(box: list[float]) -> list[float]:
+    return [round(v, 2) for v in box]
 
 
-def _is_watermark(char: dict) -> bool:
-    """Watermarks are drawn rotated, much larger than body text, or in a light tint."""
-    if not char.get("upright", True):
+def _is_watermark(char: LTChar, color: tuple) -> bool:
+    """Watermarks are drawn rotated or in a light tint."""
+    if not char.upright:
         return True
-    a, b = char["matrix"][0], char["matrix"][1]
+    a, b = char.matrix[0], char.matrix[1]
     if abs(b) > 0.05 * max(abs(a), 1e-6):
         return True
-    return _lightness(char.get("non_stroking_color")) > 0.75
+    return _lightness(color) > 0.75
 
 
-def _lightness(color) -> float:
-    if color is None or isinstance(color, str) or not isinstance(color, (tuple, list)):
-        return 0.0
+def _lightness(color: tuple) -> float:
     values = [v for v in color if isinstance(v, (int, float))]
     if len(values) == 1:
         return values[0]

@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
 """Benchmarks, all in one run so ratios compare like with like on a shared, noisy machine.
 
-    .venv/bin/python scripts/bench.py [--jobs N] [FILE ...]   (default: the PDFs in fixtures/samples)
+    .venv/bin/python scripts/bench.py [--jobs N] [--text-pdf-only] [FILE ...]   (default: the PDFs in fixtures/samples)
 
-Prints: inline `check` time per document and per page; text-PDF ingest + extraction and each forensic check
-per page (one core: each runs in this single process, one document after another); the queue path (store + enqueue + RQ worker +
-stored result) per job, and its overhead over inline checking of the same files; one scanned and one
-photographed statement page per OCR engine (seconds, CPU seconds, peak memory), each engine in its own process
-(the full OCR comparison is scripts/ocr_bench.py).
+Prints: inline `check` time per document and per page; text-PDF reading per producer (ingest alone and ingest +
+classification + extraction, the best of `--rounds` readings of each file) and each forensic check, in CPU
+seconds per page on one core (each runs in this single process, one document after another); the queue path
+(store + enqueue + RQ worker + stored result) per job, and its overhead over inline checking of the same files;
+one scanned and one photographed statement page per OCR engine (seconds, CPU seconds, peak memory), each engine
+in its own process (the full OCR comparison is scripts/ocr_bench.py). Per producer, on the evaluation sets:
+
+    .venv/bin/python scripts/bench.py --text-pdf-only /tmp/eval/*/*.pdf /tmp/pdfset/genuine/*.pdf
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -24,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from checks import extract, pipeline  # noqa: E402
+from checks import classify, extract, pipeline  # noqa: E402
 from checks.ingest import open_document  # noqa: E402
 from worker.config import load  # noqa: E402
 from worker.localredis import LocalRedis  # noqa: E402
@@ -72,29 +76,52 @@ def queue_path(files: list[Path], jobs: int) -> tuple[float, float]:
         return total, startup
 
 
-def text_pdf_stages(files: list[Path]) -> list[tuple[str, str, str]]:
-    """Seconds per page of text-PDF reading and of each forensic check, over the files' text pages."""
+def text_pdf_stages(files: list[Path], rounds: int) -> list[tuple[str, str, str]]:
+    """CPU seconds per page (this process only, so a busy machine slows it less than the wall clock) of reading
+    text PDFs, per producer (the first word of the Info Producer), and of each forensic check over all of them."""
+    reading: dict[str, list[float]] = {}  # producer → [ingest, ingest + extraction, pages]
     seconds: dict[str, float] = {}
     pages = 0
     for path in files:
         data = path.read_bytes()
-        t0 = time.perf_counter()
+        ingest, extracted = (min(t) for t in zip(*(_read(path.name, data) for _ in range(rounds))))
         doc = open_document(path.name, data)
         if any(p.scanned for p in doc.pages):
             doc.close()
             continue
-        extract.extract(doc)
-        seconds["ingest + extraction"] = seconds.get("ingest + extraction", 0) + time.perf_counter() - t0
+        producer = re.split(r"[\s/]", str(doc.pdf.docinfo.get("/Producer", "")))[0] or "unknown"
+        row = reading.setdefault(producer, [0.0, 0.0, 0])
+        row[0] += ingest
+        row[1] += extracted
+        row[2] += len(doc.pages)
         pages += len(doc.pages)
+        doc.kind = classify.classify(doc)
+        doc.extracted = extract.extract(doc)  # some checks read it, as in the pipeline
         for module in pipeline.DOCUMENT_CHECKS:
             if module.applies(doc):
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 module.check(doc)
-                seconds[module.NAME] = seconds.get(module.NAME, 0) + time.perf_counter() - t0
+                seconds[module.NAME] = seconds.get(module.NAME, 0) + time.process_time() - t0
         doc.close()
-    forensic = sum(v for k, v in seconds.items() if k != "ingest + extraction")
-    rows = [(f"text PDF {name}, per page", f"{value / max(pages, 1) * 1000:.1f} ms", "") for name, value in seconds.items()]
-    return rows + [("text PDF forensic checks together, per page", f"{forensic / max(pages, 1) * 1000:.1f} ms", "")]
+    rows = []
+    for producer, (ingest, extracted, n) in sorted(reading.items()):
+        rows += [(f"text PDF ingest, {producer} ({n} pages), per page", f"{ingest / n * 1000:.1f} ms", "CPU"),
+                 (f"text PDF ingest + extraction, {producer}, per page", f"{extracted / n * 1000:.1f} ms", "CPU")]
+    per_page = max(pages, 1) / 1000
+    rows += [(f"text PDF {name}, per page", f"{value / per_page:.1f} ms", "CPU") for name, value in seconds.items()]
+    return rows + [("text PDF forensic checks together, per page", f"{sum(seconds.values()) / per_page:.1f} ms", "CPU")]
+
+
+def _read(name: str, data: bytes) -> tuple[float, float]:
+    """CPU seconds to open the document, and to open, classify and extract it."""
+    t0 = time.process_time()
+    doc = open_document(name, data)
+    t1 = time.process_time()
+    doc.kind = classify.classify(doc)
+    extract.extract(doc)
+    t2 = time.process_time()
+    doc.close()
+    return t1 - t0, t2 - t0
 
 
 OCR_CASES = ("statement-scan", "statement-photo")
@@ -118,25 +145,29 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-ocr", action="store_true", help="skip the OCR pages (about a minute)")
+    parser.add_argument("--text-pdf-only", action="store_true", help="only the text-PDF reading and forensic checks")
     args = parser.parse_args()
     files = args.files or sorted((ROOT / "fixtures" / "samples").glob("*/*.pdf"))
     if not files:
         sys.exit("bench: no files given and none in fixtures/samples")
 
-    inline_total, pages = inline(files, args.rounds)
-    inline_per_doc = inline_total / len(files)
-    total, startup = queue_path(files, args.jobs)
-    queued_per_job = (total - startup) / args.jobs
-    rows = [
-        ("documents / pages", f"{len(files)} / {pages}", ""),
-        ("inline check, per document", f"{inline_per_doc * 1000:.1f} ms", "1.00×"),
-        ("inline check, per page", f"{inline_total / pages * 1000:.1f} ms", ""),
-        ("queue path, per job", f"{queued_per_job * 1000:.1f} ms", f"{queued_per_job / inline_per_doc:.2f}×"),
-        ("queue overhead, per job", f"{(queued_per_job - inline_per_doc) * 1000:.1f} ms", ""),
-        ("worker start-up (once)", f"{startup * 1000:.0f} ms", ""),
-    ] + text_pdf_stages(files)
-    if not args.no_ocr:
-        rows += ocr_pages(runs=1)
+    if args.text_pdf_only:
+        rows = text_pdf_stages(files, args.rounds)
+    else:
+        inline_total, pages = inline(files, args.rounds)
+        inline_per_doc = inline_total / len(files)
+        total, startup = queue_path(files, args.jobs)
+        queued_per_job = (total - startup) / args.jobs
+        rows = [
+            ("documents / pages", f"{len(files)} / {pages}", ""),
+            ("inline check, per document", f"{inline_per_doc * 1000:.1f} ms", "1.00×"),
+            ("inline check, per page", f"{inline_total / pages * 1000:.1f} ms", ""),
+            ("queue path, per job", f"{queued_per_job * 1000:.1f} ms", f"{queued_per_job / inline_per_doc:.2f}×"),
+            ("queue overhead, per job", f"{(queued_per_job - inline_per_doc) * 1000:.1f} ms", ""),
+            ("worker start-up (once)", f"{startup * 1000:.0f} ms", ""),
+        ] + text_pdf_stages(files, args.rounds)
+        if not args.no_ocr:
+            rows += ocr_pages(runs=1)
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':{width}}  {'value':>12}  ratio")
     for name, value, ratio in rows:

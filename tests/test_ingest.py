@@ -1,13 +1,23 @@
 import io
+import json
+import sys
 import zlib
+from datetime import datetime
+from pathlib import Path
 
+import numpy as np
+import pdfplumber
 import pikepdf
 import pytest
 from PIL import Image
 
-from checks.ingest import Limits, open_document, sniff
+from checks.ingest import Limits, open_document, read_pdf_pages, sniff
 from checks.model import InputError
 from tests.make import image_bytes, rewrite, text_pdf
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
+from seal import seal_image  # noqa: E402
+from tabledoc import Col, TableDoc, Watermark, render  # noqa: E402
 
 
 def _error(data: bytes, limits: Limits = Limits()) -> InputError:
@@ -110,9 +120,6 @@ def test_rewritten_pdf_still_opens():
 
 
 def test_pdf_pages_keep_rectangles_and_images():
-    import json
-    from pathlib import Path
-
     samples = Path(__file__).resolve().parent.parent / "fixtures" / "samples" / "applicant_01"
     overlay = samples / "statement_overlay.pdf"
     edit = json.loads((samples / "statement_overlay.pdf.truth.json").read_text())["tampering"][0]
@@ -124,3 +131,67 @@ def test_pdf_pages_keep_rectangles_and_images():
     proof = open_document("proof.pdf", (samples / "proof.pdf").read_bytes())
     (seal,) = proof.pages[0].images
     assert seal["size"] == [414, 414]
+
+
+# --- the text layer, read from pdfminer's layout objects, against pdfplumber's own object dicts ---------------
+
+@pytest.fixture(scope="module")
+def producer_pdfs() -> dict[str, bytes]:
+    """One small statement page per producer: ruled table, header fill, rotated light watermark, seal image."""
+    columns = [Col("date", "交易日期", 1.0), Col("description", "摘要", 1.2), Col("credit", "收入", 1.0, "right"),
+               Col("balance", "余额", 1.0, "right"), Col("counterparty", "对方户名", 1.6)]
+    rows = [{"date": f"2025-03-{d:02d}\n10:1{d}:00", "description": "工资" if d % 3 else "转账 ATM",
+             "credit": f"{d * 1234.5:,.2f}", "balance": f"{d * 4321.25:,.2f}", "counterparty": "上海某某科技有限公司"}
+            for d in range(1, 9)]
+    doc = TableDoc(title="中国工商银行借记账户历史明细", columns=columns, rows=rows,
+                   header=[["户名：张三", "账号：6222 0000 1111 2222"]], watermark=Watermark("电子流水 仅供参考"),
+                   seal=("中国工商银行上海分行", "电子银行业务专用章", 90), created=datetime(2025, 4, 1, 9, 30))
+    doc.seal_image = seal_image(90, doc.seal[0], doc.seal[1], np.random.default_rng(1))
+    pdfs = {producer: render(doc, producer).pdf for producer in ("reportlab", "fpdf2", "weasyprint", "pymupdf")}
+    pdfs["form, shifted MediaBox"] = _in_form_xobject(pdfs["reportlab"])
+    return pdfs
+
+
+def _in_form_xobject(data: bytes) -> bytes:
+    """The page's content drawn through one form XObject, on a MediaBox whose origin is not (0, 0)."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        page = pdf.pages[0]
+        x0, y0, x1, y1 = (float(v) for v in page.MediaBox)
+        page.Resources.XObject.Body = pdf.make_stream(page.obj.Contents.read_bytes(), Type=pikepdf.Name.XObject,
+                                                      Subtype=pikepdf.Name.Form, BBox=[x0, y0, x1, y1],
+                                                      Resources=page.Resources)
+        page.obj.Contents = pdf.make_stream(b"q /Body Do Q")
+        page.MediaBox = [x0 - 30, y0 - 40, x1 + 30, y1 + 40]
+        out = io.BytesIO()
+        pdf.save(out)
+        return out.getvalue()
+
+
+@pytest.mark.parametrize("producer", ["reportlab", "fpdf2", "weasyprint", "pymupdf", "form, shifted MediaBox"])
+def test_text_layer_is_what_pdfplumber_reads(producer_pdfs, producer):
+    data = producer_pdfs[producer]
+    (page,) = read_pdf_pages(data)
+    assert page.words and page.watermark and page.images and not page.scanned
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        plumber = pdf.pages[0]
+        height = float(plumber.height)
+        want = sorted((c["text"], c["x0"], c["top"], c["x1"], c["bottom"], c["fontname"], c["size"],
+                       round(height - c["matrix"][5], 3), c["non_stroking_color"])
+                      for c in plumber.chars if c["text"].strip())
+        got = sorted((c.text, c.x0, c.top, c.x1, c.bottom, c.font, c.size, c.baseline, c.color)
+                     for c in [c for w in page.words for c in w.chars] + page.watermark if c.text.strip())
+        assert got == want
+
+        marks = {(c.text, c.x0, c.top) for c in page.watermark}
+        reading = plumber.filter(lambda o: o["object_type"] != "char" or (o["text"], o["x0"], o["top"]) not in marks)
+        assert [(w.text, w.x0, w.top, w.x1, w.bottom, w.font, w.size) for w in page.words] == [
+            (w["text"], w["x0"], w["top"], w["x1"], w["bottom"], w["fontname"], w["size"])
+            for w in reading.extract_words(extra_attrs=["fontname", "size"])]
+
+        def box(o):
+            return [round(o[k], 2) for k in ("x0", "top", "x1", "bottom")]
+
+        assert page.rects == [{"bbox": box(r), "fill": r["non_stroking_color"] if r["fill"] else None,
+                               "stroke": r["stroking_color"] if r["stroke"] else None} for r in plumber.rects]
+        assert page.images == [{"bbox": box(i), "name": str(i["name"]), "size": list(i["srcsize"])}
+                               for i in plumber.images]
