@@ -301,7 +301,8 @@ _PROOF_PATTERNS = {
     "monthly_income": r"月收入[^0-9]{0,20}?([0-9][0-9,]*\.?\d*)\s*元",
     "monthly_income_capitals": r"大写[:：]?\s*([零壹贰叁肆伍陆柒捌玖拾佰仟万亿元圆角分整正\s]+)",
     "income_basis": r"(税前|税后)",
-    "employer": r"单位名称[^:：]*[:：]\s*(\S+)",
+    # A long name in the narrow signature block wraps: a next line of its own without a label or digits goes on.
+    "employer": r"单位名称[^:：]*[:：]\s*(\S+(?:\n[^\s:：\d]+(?=\n))?)",
     "employer_uscc": r"统一社会信用代码[:：]?\s*([0-9A-Z]{18})",
     "date": r"(\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)\s*$",
 }

@@ -117,3 +117,20 @@ def test_a_statement_page_without_seal_has_none():
 
     doc = open_document("s.pdf", (SAMPLES / "applicant_01" / "statement.pdf").read_bytes())
     assert red_seal(doc) is None
+
+
+def test_an_employer_name_wrapped_in_the_signature_block_is_read_whole():
+    # WeasyPrint breaks this proof's long employer name before its last character, onto a line of its own.
+    import sys
+
+    sys.path.insert(0, str(SAMPLES.parent))
+    import pdfset
+
+    orig = pdfset.make_proof_doc(pdfset.DEFAULT_SEED, "weasyprint", 1)
+    doc = open_document("proof.pdf", orig.pdf)
+    doc.kind = classify(doc)
+    employer = orig.truth["fields"]["employer"]
+    assert any(line.text == employer[-1] for line in doc.pages[0].lines)
+    fields = extract(doc)["fields"]
+    assert fields["employer"]["value"] == employer
+    assert fields["employer_uscc"]["value"] == orig.truth["fields"]["employer_uscc"]
