@@ -302,6 +302,53 @@ _CODES = [
          "Figures and capitals name the same amount to the fen.",
          "A clerical error by the issuer (a lender returns such a proof in any case); OCR misreads of capitals "
          "on photos (medium)."),
+    # --- image provenance (checks/image_provenance.py) ---
+    Code("IMG_EDITOR_SOFTWARE", "medium",
+         "The image's {field} names editing software: {value}.",
+         "Cameras, scanners, screenshots and banks' exports name their own firmware or nothing. An image last saved "
+         "by Photoshop, a phone beauty or editing app (美图秀秀, 醒图 …) or an online editor was opened in a tool "
+         "made to change pictures. The list of tools is data (checks/data/image_software.toml); the evidence names "
+         "the tool, its category and the JPEG tables' estimated quality.",
+         "A phone's firmware (17.5.1, ELS-AN00 4.0.0.168), a scanner's driver (EPSON Scan 2) or no Software tag.",
+         "Someone who only cropped, rotated or brightened a genuine photo in an editor before uploading it; "
+         "applicants who scan with a phone app that edits as it saves."),
+    Code("IMG_EDIT_HISTORY", "medium",
+         "The image's XMP metadata records editing (tools: {agents}; Photoshop properties: {photoshop_properties}).",
+         "Adobe's tools and others write an XMP packet with the saving tool (xmp:CreatorTool), an edit history "
+         "(xmpMM:History, one stEvt:softwareAgent per save) and Photoshop's own photoshop: properties. A camera "
+         "photo, a scan or a bank's export carries none of this.",
+         "No XMP, or XMP from the camera or scanner without editing software.",
+         "Genuine photos or scans opened and re-saved in Photoshop or Lightroom without any change."),
+    Code("IMG_MODIFIED_AFTER_CAPTURE", "low",
+         "EXIF says the image was saved again {delay} after it was taken ({taken} → {modified}).",
+         "A camera writes DateTime and DateTimeOriginal together when it takes the picture; editors rewrite "
+         "DateTime when they save. A later DateTime means some program saved the picture again.",
+         "DateTime equal to DateTimeOriginal, within a minute.",
+         "Rotating or cropping a photo in a gallery app; a camera whose clock was reset between shots."),
+    Code("IMG_CAMERA_TAGS_MISSING", "low",
+         "EXIF names a {make} {model} but has none of the exposure tags a camera writes.",
+         "A phone or camera writes exposure time, aperture, ISO and focal length with every photo. Make and Model "
+         "without them were written by something else: a tool that copied or invented the camera's name.",
+         "A photo whose EXIF has Make, Model and the exposure tags together; a scan or screenshot without camera "
+         "names.",
+         "Apps that rewrite EXIF and keep only some tags (some messengers, privacy tools)."),
+    Code("IMG_QUANT_TABLE_EDITOR", "medium",
+         "The JPEG quantization tables are those of {software} ({setting}).",
+         "Every JPEG encoder picks its quantization tables: libjpeg scales the standard tables to a quality, phone "
+         "cameras use their own, and Photoshop uses tables of its own for each Save As and Save for Web setting. "
+         "Photoshop's tables in a document image mean Photoshop wrote the file last, whatever its metadata says. "
+         "The tables are read with jpeglib; the evidence gives the closest libjpeg quality.",
+         "libjpeg's standard tables at some quality (exports, scanners, many phones and chat apps) or a camera's "
+         "own.",
+         "A genuine picture re-saved in Photoshop without a change (a size reduction before upload, say)."),
+    Code("IMG_THUMBNAIL_MISMATCH", "high",
+         "The embedded EXIF thumbnail {shows}.",
+         "Cameras and Photoshop store a small thumbnail in EXIF. Tools that copy EXIF without regenerating it keep "
+         "the thumbnail of the picture as it was before the edit: where the two differ at one place, that place "
+         "was changed (high, with the place as bbox, in pixels of the image). A thumbnail of another picture or "
+         "framing altogether is medium: a crop or rotation does that too.",
+         "A thumbnail that is the image, small.",
+         "A crop or rotation in a tool that keeps the old thumbnail (medium, no box)."),
 ]
 
 CATALOG: dict[str, Code] = {c.code: c for c in _CODES}

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from checks import (classify, extract, ocr, pdf_fonts, pdf_glyphs, pdf_metadata, pdf_overlay, pdf_revisions,
-                    proof_capitals, reading, second_opinion, statement_arithmetic)
+                    proof_capitals, image_provenance, reading, second_opinion, statement_arithmetic)
 from checks.model import CheckRun, Document, DocumentResult, Finding
 from checks.verdict import Policy, decide, ranked, worst
 
@@ -15,6 +15,7 @@ DOCUMENT_CHECKS = [
     pdf_glyphs,
     statement_arithmetic,
     proof_capitals,
+    image_provenance,
 ]
 
 

@@ -10,6 +10,13 @@ Prints, per group (layout/producer when the truth names them, else kind and form
   and per forgery method (truth `tampering[].method`) and per genuine case (truth `hard_case.type`, else producer):
   detection, region hit (share of detections with a finding whose box overlaps an edited area on its page),
   false positives. `--why` lists the findings on every false positive and every miss.
+- image forensics (truth with a `channel`, `fixtures/generate.py --set image`): detection per forgery method x
+  capture channel and per method x `after` (none, resave, resize), region hit (a finding's pixel box overlaps the
+  edited box), false positives on genuine images per channel.
+- bundles (`bundle.truth.json`, `fixtures/generate.py --set bundle`): per case, employer match, income
+  fluctuation, the statement's arithmetic and the exact set of bundle codes against the truth.
+
+`--checks NAME[,NAME...]` runs only those checks (their `NAME`), without OCR or extraction, to measure them alone.
 """
 from __future__ import annotations
 
@@ -26,10 +33,14 @@ sys.path.insert(0, str(ROOT))
 from checks import pipeline  # noqa: E402
 from checks.balances import broken_rows  # noqa: E402
 from checks.ingest import open_document  # noqa: E402
+from checks.model import CheckRun, DocumentResult  # noqa: E402
 from checks.normalize import nfkc  # noqa: E402
+from checks.verdict import decide, ranked  # noqa: E402
 
 TXN_KEYS = ("date", "time", "description", "credit", "debit", "balance", "counterparty")
 VALUE_KEYS = ("date", "credit", "debit", "balance")
+IMAGE_CHANNELS = ["export", "scan", "photo", "screenshot", "chat"]
+IMAGE_AFTERS = ["none", "resave", "resize"]
 HEADER_KEYS = {
     "bank_statement": ("account_name", "account_number", "branch", "currency", "period_start", "period_end"),
     "employment_proof": ("name", "id_number", "employer", "employer_uscc", "monthly_income", "hire_date"),
@@ -83,9 +94,42 @@ def forensics(forensic: dict[str, Tally], truth: dict, result, path: Path, why: 
         print(f"missed {path}: {codes}")
 
 
-def evaluate(paths: list[Path], why: bool = False) -> tuple[dict[str, Tally], dict[str, Tally]]:
+def image_forensics(image: dict[str, dict[tuple, Tally]], truth: dict, result, path: Path, why: bool) -> None:
+    """Tallies of the image set: per (method, channel), per (method, after), and genuine images per channel."""
+    flagged = result.verdict.verdict != "pass"
+    codes = sorted({f"{f.code}:{f.severity}" for f in result.findings})
+    if truth["genuine"]:
+        image["genuine"][("genuine", truth["channel"])].add("false_positive", flagged)
+        if flagged and why:
+            print(f"false positive {path}: {result.verdict.verdict} {codes}")
+        return
+    edit = truth["tampering"][0]
+    located = [t for t in truth["tampering"] if t.get("bbox")]
+    for table, column in (("channel", truth["channel"]), ("after", edit["after"])):
+        tally = image[table][(edit["method"], column)]
+        tally.add("detected", flagged)
+        if flagged and located:
+            tally.add("region", region_hit(result.findings, located))
+    if not flagged and why:
+        print(f"missed {path}: {codes}")
+
+
+def only(doc, names: set[str]) -> DocumentResult:
+    """The named checks alone on the opened document: no OCR, no extraction."""
+    findings, runs = [], []
+    for module in pipeline.DOCUMENT_CHECKS:
+        if module.NAME in names and module.applies(doc):
+            findings += module.check(doc)
+            runs.append(CheckRun(module.NAME, "ran"))
+    findings = ranked(findings)
+    return DocumentResult(doc.name, doc.sha256, doc.format, doc.kind, len(doc.pages), decide(findings, runs),
+                          findings, runs)
+
+
+def evaluate(paths: list[Path], why: bool = False, checks: set[str] | None = None):
     groups: dict[str, Tally] = defaultdict(Tally)
     forensic: dict[str, Tally] = defaultdict(Tally)
+    image: dict[str, dict[tuple, Tally]] = defaultdict(lambda: defaultdict(Tally))
     for path in paths:
         truth = json.loads(path.with_name(path.name + ".truth.json").read_text(encoding="utf-8"))
         group = "/".join(str(truth[k]) for k in ("layout", "producer") if k in truth) or truth["kind"]
@@ -94,11 +138,17 @@ def evaluate(paths: list[Path], why: bool = False) -> tuple[dict[str, Tally], di
         t0 = time.perf_counter()
         doc = open_document(path.name, path.read_bytes())
         try:
-            result = pipeline.verify_document(doc)
+            result = only(doc, checks) if checks else pipeline.verify_document(doc)
         finally:
             doc.close()
         tally.n["seconds"] += time.perf_counter() - t0
         tally.n["pages"] += result.pages
+        if "channel" in truth:
+            image_forensics(image, truth, result, path, why)
+        else:
+            forensics(forensic, truth, result, path, why)
+        if checks:
+            continue
         extracted = result.extracted
         if truth["genuine"] and truth.get("transactions"):
             got = extracted["transactions"]
@@ -122,8 +172,7 @@ def evaluate(paths: list[Path], why: bool = False) -> tuple[dict[str, Tally], di
             tally.add("false_positive", result.verdict.verdict != "pass")
         else:
             tally.add("detected", result.verdict.verdict != "pass")
-        forensics(forensic, truth, result, path, why)
-    return groups, forensic
+    return groups, forensic, image
 
 
 def table(groups: dict[str, Tally], columns: list[tuple[str, str]], seconds: bool) -> None:
@@ -137,20 +186,93 @@ def table(groups: dict[str, Tally], columns: list[tuple[str, str]], seconds: boo
               + (f"{t.n['seconds'] / max(t.n['pages'], 1):8.3f}" if seconds else ""))
 
 
+def cell(tally: Tally, key: str) -> str:
+    total = tally.n[key + "_total"]
+    return f"{tally.n[key + '_ok']}/{total}" if total else "-"
+
+
+def matrix(cells: dict[tuple, Tally], title: str, columns: list[str]) -> None:
+    """Rows are forgery methods (or `genuine`), columns `columns` and `all`; each cell 'detected (region hit)'
+    or, for genuine rows, 'false positives / genuine'."""
+    rows = sorted({r for r, _ in cells})
+    print(f"{title:16}" + "".join(f"{c:>18}" for c in columns + ["all"]))
+    for row in rows + (["all"] if len(rows) > 1 else []):
+        line = []
+        for column in columns + ["all"]:
+            t = Tally()
+            for (r, c), v in cells.items():
+                if row in ("all", r) and column in ("all", c):
+                    for k, n in v.n.items():
+                        t.n[k] += n
+            if row == "genuine":
+                line.append(cell(t, "false_positive"))
+            else:
+                region = cell(t, "region")
+                line.append(cell(t, "detected") + (f" ({region})" if region != "-" else ""))
+        print(f"{row:16}" + "".join(f"{v:>18}" for v in line))
+
+
+def bundles(dirs: list[Path], why: bool) -> None:
+    """The bundle checks over the bundle set (`bundle.truth.json`, `fixtures/generate.py --set bundle`): per case,
+    whether EMPLOYER_MISMATCH and INCOME_FLUCTUATION were decided as the truth expects, whether the statement's own
+    arithmetic found what the balances say, and whether the bundle raised exactly the expected bundle codes."""
+    truths = sorted(p for d in dirs for p in d.rglob("bundle.truth.json"))
+    if not truths:
+        return
+    cases: dict[str, Tally] = defaultdict(Tally)
+    for path in truths:
+        truth = json.loads(path.read_text(encoding="utf-8"))
+        results = []
+        for name in truth["files"]:
+            doc = open_document(name, (path.parent / name).read_bytes())
+            try:
+                results.append(pipeline.verify_document(doc))
+            finally:
+                doc.close()
+        codes = {f["code"] for f in pipeline.verify_bundle(results)["findings"]}
+        expected = truth["expected"]
+        broken = any(f.code.startswith("BALANCE_") for f in results[truth["files"].index("statement.pdf")].findings)
+        tally = cases[truth["case"]]
+        tally.add("employer", ("EMPLOYER_MISMATCH" not in codes) == expected["employer_match"])
+        tally.add("fluctuation", ("INCOME_FLUCTUATION" in codes) == expected["income_fluctuation"])
+        tally.add("balances", broken != truth["balances_reconcile"])
+        tally.add("codes", codes == set(expected["codes"]))
+        if why and codes != set(expected["codes"]):
+            print(f"bundle {path.parent}: {sorted(codes)}, expected {expected['codes']}")
+    print()
+    table(cases, [("employer match", "employer"), ("income fluctuation", "fluctuation"),
+                  ("statement arithmetic", "balances"), ("bundle codes exact", "codes")], seconds=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dirs", nargs="*", type=Path, default=[ROOT / "fixtures" / "samples"])
     parser.add_argument("--why", action="store_true", help="list the findings on false positives and misses")
+    parser.add_argument("--checks", default=None, help="comma-separated check names to run alone (no OCR)")
     args = parser.parse_args()
     paths = sorted(p for d in args.dirs for p in d.rglob("*") if p.suffix in (".pdf", ".jpg", ".png")
                    and p.with_name(p.name + ".truth.json").exists())
-    groups, forensic = evaluate(paths, args.why)
-    table(groups, [("transactions exact", "txn"), ("amounts+dates", "value"), ("balance fails", "balance_fail"),
-                   ("header fields", "field"), ("kind", "kind"), ("detected", "detected"),
-                   ("false positives", "false_positive")], seconds=True)
-    print()
-    table(forensic, [("detected", "detected"), ("region hit", "region"), ("false positives", "false_positive")],
-          seconds=False)
+    checks = set(args.checks.split(",")) if args.checks else None
+    groups, forensic, image = evaluate(paths, args.why, checks)
+    if not checks:
+        table(groups, [("transactions exact", "txn"), ("amounts+dates", "value"), ("balance fails", "balance_fail"),
+                       ("header fields", "field"), ("kind", "kind"), ("detected", "detected"),
+                       ("false positives", "false_positive")], seconds=True)
+        print()
+    if forensic:
+        table(forensic, [("detected", "detected"), ("region hit", "region"), ("false positives", "false_positive")],
+              seconds=False)
+    if image:
+        seen = {column for _, column in [*image["genuine"], *image["channel"]]}
+        channels = [c for c in IMAGE_CHANNELS if c in seen]
+        print("\nimage forgeries: detected (region hit) per method x channel")
+        matrix(image["channel"], "method", channels)
+        print("\nimage forgeries: detected (region hit) per method x after")
+        matrix(image["after"], "method", [a for a in IMAGE_AFTERS if a in {c for _, c in image["after"]}])
+        print("\ngenuine images: false positives per channel")
+        matrix(image["genuine"], "", channels)
+    if not checks:
+        bundles(args.dirs, args.why)
 
 
 if __name__ == "__main__":
