@@ -349,6 +349,105 @@ _CODES = [
          "framing altogether is medium: a crop or rotation does that too.",
          "A thumbnail that is the image, small.",
          "A crop or rotation in a tool that keeps the old thumbnail (medium, no box)."),
+    # --- bundle consistency (checks/employer.py, income.py, social_insurance.py, identity.py) ---
+    Code("EMPLOYER_MISMATCH", "high",
+         "{claimed[file]} names {claimed[name]} as the employer but {other[file]} ({other[source]}) names "
+         "{other[name]}: {reason}.",
+         "Lenders require the employer on the income proof to be the one paying the applicant's social insurance: "
+         "a forger can print any letterhead but not the social-insurance record, nor the payroll in the bank "
+         "statement. Names are compared after undoing legitimate variants (full/half-width brackets, traditional "
+         "characters, 上海/上海市, region in brackets, 有限责任公司 = 有限公司); an equal credit code decides. Evidence: "
+         "both names, their normalised forms, the rapidfuzz similarity (information only), the reason, and where "
+         "each name is. Medium when the other side is the salary payer or an HR agency.",
+         "The proof, the social-insurance record of the latest months, the housing-fund record and the salary "
+         "payer name one company, however each writes it.",
+         "Social insurance or payroll run through an HR agency (人力资源, 外企服务, 劳务派遣) or a group's paying "
+         "company (medium); a recent job change with an old record; a renamed company without credit codes."),
+    Code("EMPLOYER_USCC_INVALID", "medium",
+         "The credit code {credit_code} on {documents[0]} fails its check characters (GB 32100 and GB 11714).",
+         "Every 统一社会信用代码 carries two check characters: one over the whole code (GB 32100) and one over the "
+         "organisation code inside it (GB 11714). A code that fails them was typed by hand or invented.",
+         "An issuer's code passes both checks.",
+         "A typing error by the employer's HR; an OCR misread that no single repair makes valid."),
+    Code("INCOME_FLUCTUATION", "medium",
+         "The monthly salary changed by {change} from {previous_month} ({previous_amount}) to {month} ({amount}), "
+         "more than {threshold}.",
+         "Lenders treat a month-to-month salary change above 30% (|m_t − m_t−1| / m_t−1, configurable; exactly 30% "
+         "is not above) as a risk signal, and a single raised month is also what an edited statement shows. The "
+         "series sums the salary credits of each month, recognised by 摘要 (工资, 薪资 …) or a company paying "
+         "monthly; bonuses (奖金, 年终奖, 绩效, 补发) and reimbursements stay out and are listed beside it.",
+         "Salary from one employer on a regular day, changing by a few percent; bonuses labelled as bonuses.",
+         "A raise or a new job; a bonus paid under the salary's own wording; unpaid leave."),
+    Code("INCOME_MONTH_MISSING", "medium",
+         "No salary credit in {months}, inside the months the statements cover ({covered}).",
+         "A month without salary in the middle of a statement means time without this income, or rows removed "
+         "from the statement. A salary paid a few days early or late across a month end still counts for its "
+         "own month.",
+         "One salary every month the statement covers, from the first one on.",
+         "Unpaid leave; salary paid to another account that month; a statement period that ends just before "
+         "the pay day."),
+    Code("INCOME_STATED_MISMATCH", "medium",
+         "The proof states a monthly income of {stated} ({basis}) but the statements show {observed} a month "
+         "({observed_with_bonuses} with bonuses); expected {allowed}.",
+         "An income proof that overstates pay is the most common fraud in consumer credit. The statements show "
+         "net salary: a pre-tax (税前) figure allows net pay of 65% to 100% of it (social insurance, housing fund "
+         "and tax come off), an after-tax (税后) figure itself; the configured tolerance widens that band.",
+         "The stated income and the salary credits tell the same story once tax and contributions are allowed "
+         "for.",
+         "A proof that counts allowances paid in cash or to another account; a very high earner's tax; a recent "
+         "raise with few months at the new pay."),
+    Code("SI_BASE_LOW", "medium",
+         "The contribution base {base} is below 60% of {city}'s average wage ({floor} of {average}) in {months}.",
+         "Contribution bases lie between 60% and 300% of the city's average wage; a base below the band says the "
+         "declared pay is low or the record is odd. The averages are data with their sources "
+         "(checks/data/average_wages.toml); a city not in the table is reported as not compared.",
+         "A base inside the city's band, usually close to the gross pay the proof states.",
+         "Cities that phase the 60% floor in (Beijing's legal floor lies below it); part-time or flexible "
+         "employment; an average not yet updated for the new year."),
+    Code("SI_GAP", "medium",
+         "No contributions for {months} ({first} to {latest} on record).",
+         "Months without contributions mean months without this employment, or since the latest one, a job "
+         "that has ended. 补缴 (back-payment) rows close their month's gap; the two months before the print date "
+         "may not be posted yet.",
+         "One contribution every month up to a month or two before printing.",
+         "A record printed for an earlier query period; a change of job with a month between."),
+    Code("SI_EMPLOYER_CHANGED", "medium",
+         "The contributing employer changed in {month}: {before} → {after}.",
+         "A new job in the recent months (the last six of the record) is a risk lenders weigh, and it explains "
+         "a proof or a salary payer that differs from older records.",
+         "One employer through the recent months.",
+         "A company renamed, or merged into its group; the employer's name written differently between months."),
+    Code("SI_HOUSING_FUND_SHORT", "low",
+         "Housing-fund deposits run for {months} continuous month(s) up to {latest}, fewer than {required}.",
+         "Lenders like at least 12 continuous months of housing-fund deposits as a sign of stable employment. "
+         "补缴 rows fill their month.",
+         "Twelve or more consecutive months of deposits up to the latest one.",
+         "A recent job change; an employer that joined the housing fund late; a record printed for fewer "
+         "months."),
+    Code("IDENTITY_MISMATCH", "high",
+         "The {what} on {documents[1]} ({found}) differs from {documents[0]} ({expected}).",
+         "Every document of an application belongs to one person. A statement or record of somebody else, or a "
+         "proof written for another person, shows as a name or ID number that disagrees with the other documents. "
+         "Masked values (张*, 3101**********1234) match whatever the other document shows there.",
+         "The same name and 身份证号 on every document.",
+         "Traditional and simplified spellings (normalised away); an OCR misread of a name on a photo."),
+    Code("IDENTITY_ID_INVALID", "high",
+         "The ID number {number} on {documents[0]} is not a valid 身份证号 (GB 11643).",
+         "A 身份证号 holds an area code, a birth date and an ISO 7064 check digit. A number that fails them was "
+         "typed by hand: no issuer prints one. Medium on OCR'd pages.",
+         "A number whose check digit, birth date and area code hold.",
+         "An OCR misread that no single repair makes valid (medium)."),
+    Code("IDENTITY_AGE", "medium",
+         "The ID number gives an age of {age} on {on}, outside {limits}.",
+         "Lenders lend to applicants from 18 to 60 (some to 65); the age comes from the birth date in the "
+         "身份证号, on the latest date a document of the bundle was issued.",
+         "An applicant of working age.",
+         "A lender whose limits differ."),
+    Code("IDENTITY_CARD_CHECKSUM", "low",
+         "The card number {number} on {documents[0]} fails the Luhn check.",
+         "Bank card numbers carry a Luhn check digit; a number that fails it may have been typed by hand.",
+         "A debit card number that passes Luhn.",
+         "Corporate accounts and passbooks, whose numbers often have no Luhn digit: a soft signal only."),
 ]
 
 CATALOG: dict[str, Code] = {c.code: c for c in _CODES}

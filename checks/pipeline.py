@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from checks import (classify, extract, ocr, pdf_fonts, pdf_glyphs, pdf_metadata, pdf_overlay, pdf_revisions,
                     proof_capitals, image_provenance, reading, second_opinion, statement_arithmetic)
+from checks import bundle, employer, identity, income, social_insurance
 from checks.model import CheckRun, Document, DocumentResult, Finding
 from checks.verdict import Policy, decide, ranked, worst
 
@@ -70,10 +71,37 @@ def _extract(doc: Document, engine: str, runs: list[CheckRun]) -> dict:
     return reading.delivered(doc, extracted)
 
 
-def verify_bundle(results: list[DocumentResult], unreadable: int = 0) -> dict:
-    """Bundle-level verdict: the worst document, and review when a file of the bundle could not be read.
+# Each bundle check is check(results, rules) -> (findings, detail), raising bundle.NotApplicable (checks/bundle.py).
+BUNDLE_CHECKS = [
+    ("employer", employer.check),
+    ("income_series", income.check_series),
+    ("income_stated", income.check_stated),
+    ("social_insurance", social_insurance.check_contributions),
+    ("housing_fund", social_insurance.check_housing_fund),
+    ("identity", identity.check),
+]
 
-    The cross-document consistency checks add their findings here.
-    """
-    verdicts = [r.verdict.verdict for r in results] + (["review"] if unreadable else [])
-    return {"verdict": worst(verdicts), "findings": []}
+
+def verify_bundle(results: list[DocumentResult], unreadable: int = 0, policy: Policy = Policy(),
+                  rules: bundle.Rules = bundle.Rules()) -> dict:
+    """The consistency checks across one applicant's documents, and the bundle's verdict: the bundle findings
+    decided like a document's, then the worst of that and every document's verdict (review when a file of the
+    bundle could not be read). `checks` says which bundle checks ran and why the others could not."""
+    runs: list[CheckRun] = []
+    findings: list[Finding] = []
+    for name, check in BUNDLE_CHECKS:
+        try:
+            found, detail = check(results, rules)
+        except bundle.NotApplicable as exc:
+            runs.append(CheckRun(name, "not_applicable", str(exc)))
+            continue
+        except Exception as exc:  # one broken check must not hide what the others found
+            runs.append(CheckRun(name, "error", f"{type(exc).__name__}: {exc}"[:300]))
+            continue
+        findings += found
+        runs.append(CheckRun(name, "ran", detail))
+    findings = ranked(findings)
+    own = decide(findings, runs, policy)
+    verdicts = [own.verdict] + [r.verdict.verdict for r in results] + (["review"] if unreadable else [])
+    return {"verdict": worst(verdicts), "score": own.score, "findings": [f.to_dict() for f in findings],
+            "checks": [r.to_dict() for r in runs]}

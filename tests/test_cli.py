@@ -52,7 +52,10 @@ def test_json_matches_the_contract(env, pdfs, tmp_path):
     for finding in edited["findings"]:
         assert CONTRACT_FINDING <= set(finding) and finding["code"] in CATALOG
         assert finding["severity"] in ("low", "medium", "high")
-    assert result["bundle"] == {"verdict": "review", "findings": []}
+    bundle = result["bundle"]
+    assert bundle["verdict"] == "review"
+    assert [f["code"] for f in bundle["findings"]] == ["IDENTITY_CARD_CHECKSUM"]  # the test's card fails Luhn
+    assert {c["name"]: c["status"] for c in bundle["checks"]}["income_series"] == "not_applicable"
     (error,) = result["errors"]
     assert error["file"] == "bad.pdf" and error["code"] == "INPUT_CORRUPT" and error["message"]
 

@@ -72,7 +72,8 @@ def check(files, bundle, json_out, report_dir, no_mask):
     table_console = err if json_out == "-" else out
     with Progress(console=err, transient=True, disable=len(files) < 2 or not err.is_terminal) as progress:
         task = progress.add_task("checking", total=len(files))
-        result = verify(_read(files), bundle=bundle, limits=settings.limits, policy=settings.policy, masked=masked,
+        result = verify(_read(files), bundle=bundle, limits=settings.limits, policy=settings.policy,
+                        rules=settings.bundle, masked=masked,
                         ocr_engine=settings.ocr_engine, on_document=lambda i, n, name: progress.update(task, completed=i, description=name))
     _emit_json(result, json_out)
     if report_dir:

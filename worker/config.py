@@ -6,6 +6,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from checks.bundle import Rules
 from checks.ingest import Limits
 from checks.verdict import Policy
 
@@ -21,12 +22,14 @@ class Settings:
     ocr_engine: str = "rapidocr"  # or "tesseract"; see scripts/ocr_bench.py for why
     limits: Limits = field(default_factory=Limits)
     policy: Policy = field(default_factory=Policy)
+    bundle: Rules = field(default_factory=Rules)  # thresholds of the bundle checks
 
 
 def load(env: dict[str, str] | None = None) -> Settings:
     """Settings from DOCVERIFY_* variables and the TOML file named by DOCVERIFY_CONFIG (if any).
 
-    TOML layout: top-level keys as in Settings, tables [limits] and [verdict] (weights, review_at).
+    TOML layout: top-level keys as in Settings, tables [limits], [verdict] (weights, review_at) and [bundle]
+    (income_fluctuation, stated_income_tolerance).
     """
     env = dict(os.environ if env is None else env)
     conf: dict = {}
@@ -40,6 +43,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
     verdict_conf = conf.get("verdict", {})
     policy = Policy(weights={**Policy().weights, **verdict_conf.get("weights", {})},
                     review_at=verdict_conf.get("review_at", Policy().review_at))
+    rules = Rules(**{**Rules().__dict__, **conf.get("bundle", {})})
 
     def pick(key: str, default, cast=str):
         value = env.get(f"DOCVERIFY_{key.upper()}", conf.get(key))
@@ -56,6 +60,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         ocr_engine=pick("ocr_engine", defaults.ocr_engine),
         limits=limits,
         policy=policy,
+        bundle=rules,
     )
 
 

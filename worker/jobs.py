@@ -35,7 +35,7 @@ def verify_job(refs: list[dict], bundle: bool) -> dict:
         job.save_meta()
 
     result = verify(files, bundle=bundle, job_id=job.id, limits=settings.limits, policy=settings.policy,
-                    masked=settings.mask, ocr_engine=settings.ocr_engine, on_document=progress)
+                    rules=settings.bundle, masked=settings.mask, ocr_engine=settings.ocr_engine, on_document=progress)
     store.put_result(job.id, result)
     job.meta.update({"stage": "done"})
     job.save_meta()

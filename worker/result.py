@@ -9,6 +9,7 @@ from checks import pipeline
 from checks.ingest import Limits, open_document
 from checks.model import DocumentResult, InputError
 from checks.ocr import DEFAULT_ENGINE
+from checks.bundle import Rules
 from checks.verdict import Policy, worst
 from worker.privacy import mask
 
@@ -27,8 +28,8 @@ def new_job_id() -> str:
 
 
 def verify(files: list[tuple[str, bytes | InputError]], *, bundle: bool, job_id: str | None = None,
-           limits: Limits = Limits(), policy: Policy = Policy(), masked: bool = True, ocr_engine: str = DEFAULT_ENGINE,
-           on_document=None) -> dict:
+           limits: Limits = Limits(), policy: Policy = Policy(), rules: Rules = Rules(), masked: bool = True,
+           ocr_engine: str = DEFAULT_ENGINE, on_document=None) -> dict:
     """Check each (name, bytes) and build the result. Unreadable files become `errors`, the rest go on.
 
     A file that could not even be read is passed as (name, InputError) so it is reported, not lost.
@@ -60,7 +61,7 @@ def verify(files: list[tuple[str, bytes | InputError]], *, bundle: bool, job_id:
         "documents": [r.to_dict() for r in results],
     }
     if bundle:
-        result["bundle"] = pipeline.verify_bundle(results, unreadable=len(errors))
+        result["bundle"] = pipeline.verify_bundle(results, unreadable=len(errors), policy=policy, rules=rules)
     result["errors"] = errors
     return mask(result) if masked else result
 
