@@ -12,7 +12,6 @@ end in an INPUT_ error, and a broken check must be reported as a check error, no
 from __future__ import annotations
 
 import argparse
-import io
 import subprocess
 import sys
 import tarfile
