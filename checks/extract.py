@@ -156,9 +156,19 @@ def _statement(doc: Document) -> dict:
         elif name in ("account_name", "account_number", "branch", "currency"):
             fields[name] = field(re.sub(r"\s", "", text).rstrip("。，,;；"), page, words)
     transactions = statement_rows(doc)
+    if "currency" not in fields:  # CMB states it in every row's 货币 cell, in the header only on a later page
+        fields.update(_row_currency(doc, transactions))
     fields.update(_balances(transactions))
     fields.update(stated_totals(doc))
     return {"fields": fields, "transactions": transactions}
+
+
+def _row_currency(doc: Document, transactions: list[dict]) -> dict:
+    currencies = {t["currency"] for t in transactions}
+    if len(currencies) != 1 or None in currencies:
+        return {}
+    first = transactions[0]
+    return {"currency": {"value": first["currency"], "page": first["page"], "bbox": first["cells"]["currency"]}}
 
 
 def _balances(transactions: list[dict]) -> dict:
@@ -193,7 +203,9 @@ def stated_totals(doc: Document) -> dict:
 def _wrapped(text: str, words: list[Word], page: Page) -> tuple[str, list[Word], Page]:
     """A branch name that wrapped: the next line holds one word starting under the value and ending the name."""
     last = words[-1]
-    below = [w for w in page.words if 0 < w.top - last.bottom < (last.bottom - last.top)
+    h = last.bottom - last.top
+    # Centre to centre: OCR boxes are padded, so the wrapped line's box may overlap the value's.
+    below = [w for w in page.words if 0.5 * h < (w.top + w.bottom - last.top - last.bottom) / 2 < 2 * h
              and w.x0 >= words[0].x0 - 1 and re.search(r"(支行|分行|营业部|网点|分理处)$", w.text)]
     if len(below) == 1 and not re.search(r"(支行|分行|营业部|网点|分理处)$", text):
         return text + below[0].text, words + below, page
@@ -246,6 +258,7 @@ def _transaction(row: table.Row) -> dict:
         "credit": _money(credit), "debit": _money(debit), "balance": _money(balance),
         "counterparty": counterparty,
         "counterparty_account": re.sub(r"\s|/", "", row.text("counterparty_account")) or account,
+        "currency": row.text("currency") or None,
         "page": row.page,
         "bbox": [round(v, 2) for v in row.bbox()],
         "cells": {role: [round(v, 2) for v in row.bbox(role)] for role in row.cells if not role.startswith("other:")},
@@ -272,13 +285,14 @@ def _joined(text: str) -> str:
 
 
 def _amount(row: table.Row, role: str) -> Decimal | None:
-    """The cell's amount; OCR specks beside the number (a stray 二 or ') are not part of it."""
+    """The cell's amount; OCR specks beside the number (a stray 二 or ') are not part of it, but a character
+    misread inside it ('75k5' for 75.51 under a watermark) makes it unreadable rather than another number."""
     text = row.text(role)
     if not text:
         return None
     value = parse_amount(text)
     if value is None:
-        value = parse_amount("".join(re.findall(r"[-+0-9,.]", text)))
+        value = parse_amount(re.sub(r"^[^-+0-9]+|[^0-9]+$", "", text))
     return value
 
 

@@ -23,11 +23,15 @@ def nfkc(text: str) -> str:
 
 
 _AMOUNT = re.compile(r"^(?P<sign>[+-])?[¥$]?(?P<num>\d[\d,. ]*)(?P<trail>-)?(?:元)?$")
+# How OCR reads a minus sign in front of an amount: a dash of another width, the Chinese 一, a tilde; in a
+# blurred photo a short dash becomes a point, which cannot lead an amount that has its own decimal point.
+_OCR_MINUS = re.compile(r"^(?:[−‐–—一~]|[.·](?=\d[\d,.]*[.,]\d{2}$))")
 
 
 def parse_amount(text: str) -> Decimal | None:
-    """'12,345.67', '-1,234.00', '+800.00', '(50.00)', '1,234.00-', '¥1,000', OCR's '12.345.67' → Decimal."""
-    s = nfkc(text).replace("RMB", "").replace("CNY", "").replace(" ", "")
+    """'12,345.67', '-1,234.00', '+800.00', '(50.00)', '1,234.00-', '¥1,000', and OCR's '12.345.67', '4,18910',
+    '一1,234.00' and '.1,234.00' (a misread minus) → Decimal."""
+    s = _OCR_MINUS.sub("-", nfkc(text).replace("RMB", "").replace("CNY", "").replace(" ", ""))
     negative = False
     if s.startswith("(") and s.endswith(")"):
         s, negative = s[1:-1], True
@@ -36,8 +40,9 @@ def parse_amount(text: str) -> Decimal | None:
         return None
     negative ^= (m["sign"] == "-") ^ bool(m["trail"])
     num = m["num"]
-    # The last separator followed by exactly two digits is the decimal point, whatever OCR made of it.
-    sep = re.search(r"[.,](\d{2})$", num)
+    # The last separator followed by exactly two digits is the decimal point, whatever OCR made of it; two digits
+    # after a full thousands group are the cents of an amount whose decimal point OCR lost ('4,18910').
+    sep = re.search(r"[.,](\d{2})$", num) or re.search(r"(?<=[.,]\d{3})(\d{2})$", num)
     if sep:
         whole, cents = num[: sep.start()], sep[1]
     else:
@@ -54,7 +59,9 @@ def parse_amount(text: str) -> Decimal | None:
     return -value if negative else value
 
 
-_DATE = re.compile(r"^(?P<y>(?:19|20)\d{2})(?:[-./年]?)(?P<m>\d{1,2})(?:[-./月]?)(?P<d>\d{1,2})日?"
+# Date separators, with what OCR makes of a dash or a point: '2025-06~23', '2024-12·17', '2025-08:25'.
+_DATE_SEP = "-./~:·一—–_"
+_DATE = re.compile(rf"^(?P<y>(?:19|20)\d{{2}})[{_DATE_SEP}年]?(?P<m>\d{{1,2}})[{_DATE_SEP}月]?(?P<d>\d{{1,2}})日?"
                    r"(?:[ T]?(?P<H>\d{2}):?(?P<M>\d{2})(?::?(?P<S>\d{2}))?)?$")
 
 
@@ -64,7 +71,7 @@ def parse_date(text: str) -> tuple[date, time | None] | None:
     m = _DATE.match(s)
     if not m:
         return None
-    if not any(ch in s[:10] for ch in "-./年") and len(re.match(r"\d+", s)[0]) < 8:
+    if not any(ch in s[:10] for ch in _DATE_SEP + "年") and len(re.match(r"\d+", s)[0]) < 8:
         return None  # YYYYMMDD needs all eight digits; '2025315' is ambiguous
     try:
         day = date(int(m["y"]), int(m["m"]), int(m["d"]))

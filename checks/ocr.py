@@ -7,15 +7,16 @@
 
 Every box is in pixels of the image given to `read`, from its top-left corner; `conf` is 0..1 (a word's is its
 weakest character's). A `Word` is a run of text that reads as one unit: a table cell, a label with its value
-("户名：曾婷梅"), an amount; a space or a gap about a character wide starts a new word. Both engines read a colour
-image through its red channel, so red seals fade out of the text they are stamped across.
+("户名：曾婷梅"), an amount; a space, a gap about a character wide, or a narrower one after an amount's cents starts
+a new word. Both engines read a colour image through its red channel, so red seals fade out of the text they are
+stamped across.
 
 `Word.chars` holds one `Word` per character. How good those boxes are depends on the engine:
 
 - rapidocr (the default): PP-OCR detection and recognition, ONNX models shipped inside the `rapidocr` wheel
   (nothing is downloaded). Character boxes come from the recogniser's CTC column positions laid across the
   detected line box: centres are right, widths are an average. A line returned without character positions
-  gets its characters split evenly.
+  gets its characters split evenly. Watermark text, which the detector finds turned across the page, is left out.
 - tesseract: Tesseract 5 (LSTM) with `chi_sim` in sparse-text mode, after the page is cleaned (even background,
   deskew up to 6°, table rules removed, small text scaled up); boxes are mapped back through the deskew and
   scaling. Tesseract reports Chinese mostly as one "word" per character, with its own box: those boxes are
@@ -50,6 +51,17 @@ RAPIDOCR_INSTALL = "pip install rapidocr==3.10.0 onnxruntime==1.32.0"
 # boxes hug the ink (gaps inside a Chinese word reach 0.9 of their height); RapidOCR's line boxes are padded.
 TESSERACT_WORD_GAP = 1.0
 RAPIDOCR_WORD_GAP = 0.6
+# Watermark text is not part of the page's lines. Left in, the box of a diagonal watermark spans several table
+# rows (and merges them), and its letters land in cells ("消费考"). It is told apart by its turn (pages arrive
+# upright, turned by a few degrees at most; watermarks cross them at 20–45°) or, for a letter the detector did
+# not chain into a line, by its size: a lone character this many times the height of the page's lines.
+MAX_TEXT_TILT = 12.0
+WATERMARK_LETTER = 1.5
+# An amount ends at its cents: what follows it across a gap of this many line heights is another cell. Cells of a
+# dense table nearly touch, and the engines then read a balance and the counterparty beside it as one line
+# ("24,141.81财付通…", with gaps of 0.38–0.54 line heights on the evaluation captures).
+AMOUNT_END_GAP = 0.3
+_AMOUNT_END = re.compile(r"\d[.,]\d{2}$")
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 
 
@@ -228,13 +240,14 @@ class TesseractEngine:
 def _join_tokens(tokens: list[Word]) -> list[Word]:
     """Tesseract's words of one line, joined into our words. It splits Chinese into characters but Latin and
     digits only at real spaces, so two tokens join when the gap between them is narrow and at least one of them
-    is Chinese."""
+    is Chinese, unless the first ends an amount."""
     tokens = sorted(tokens, key=lambda t: t.x0)
-    gap = TESSERACT_WORD_GAP * statistics.median(t.bottom - t.top for t in tokens)
+    height = statistics.median(t.bottom - t.top for t in tokens)
     runs = [[tokens[0]]]
     for token in tokens[1:]:
-        previous = runs[-1][-1]
-        if token.x0 - previous.x1 <= gap and (_CJK.search(previous.text) or _CJK.search(token.text)):
+        previous, gap = runs[-1][-1], token.x0 - runs[-1][-1].x1
+        if gap <= TESSERACT_WORD_GAP * height and (_CJK.search(previous.text) or _CJK.search(token.text)) \
+                and not _after_amount(runs[-1], gap, height):
             runs[-1].append(token)
         else:
             runs.append([token])
@@ -299,15 +312,25 @@ class RapidOcrEngine:
         # rapidocr leaves out the character list of a line it could not place, so the lists are matched to
         # the lines in order, by text and position, rather than by index.
         pending = list(result.word_results)
+        height = statistics.median(float(np.ptp(quad[:, 1])) for quad in result.boxes)
         words = []
         for quad, text, score in zip(result.boxes, result.txts, result.scores, strict=True):
             xs, ys = quad[:, 0], quad[:, 1]
             line = Word(text, float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()), conf=float(score))
-            if pending and _places(pending[0], line):
-                words.extend(_rapid_words(line, pending.pop(0)))
-            else:
-                words.extend(_split_spaces(line))
+            chars = pending.pop(0) if pending and _places(pending[0], line) else None
+            if not _watermark(quad, text, height):
+                words.extend(_rapid_words(line, chars) if chars else _split_spaces(line))
         return [Line(tuple(line)) for line in _group_lines(words)]
+
+
+def _watermark(quad: np.ndarray, text: str, height: float) -> bool:
+    """Whether a detected line is watermark (or stamp) text rather than a line of the page: turned away from
+    the page's lines, or a lone character well above the size of the text around it (a watermark's letters
+    that the detector did not chain into a line come one by one, in upright boxes)."""
+    dx, dy = max((quad[1] - quad[0], quad[2] - quad[1]), key=lambda v: float(np.hypot(*v)))
+    angle = abs(np.degrees(np.arctan2(dy, dx))) % 90
+    lone = len(text.strip()) == 1 and np.ptp(quad[:, 1]) > WATERMARK_LETTER * height
+    return min(angle, 90 - angle) > MAX_TEXT_TILT or bool(lone)
 
 
 def _places(chars, line: Word) -> bool:
@@ -320,22 +343,27 @@ def _places(chars, line: Word) -> bool:
 
 
 def _rapid_words(line: Word, chars) -> list[Word]:
-    """One detected line's characters (text, conf, quad) cut into words at spaces and wide gaps."""
+    """One detected line's characters (text, conf, quad) cut into words at spaces, wide gaps and amounts' ends."""
     boxes = iter(chars)
     runs: list[list[Word]] = []
-    gap = RAPIDOCR_WORD_GAP * (line.bottom - line.top)
+    height = line.bottom - line.top
     for part in line.text.split():
         run: list[Word] = []
         for _ in part:
             text, conf, quad = next(boxes)
             xs, ys = [p[0] for p in quad], [p[1] for p in quad]
             char = Word(text, min(xs), min(ys), max(xs), max(ys), conf=float(conf))
-            if run and char.x0 - run[-1].x1 > gap:
+            if run and ((gap := char.x0 - run[-1].x1) > RAPIDOCR_WORD_GAP * height or _after_amount(run, gap, height)):
                 runs.append(run)
                 run = []
             run.append(char)
         runs.append(run)
     return [_word([replace(c, chars=(c,)) for c in run]) for run in runs]
+
+
+def _after_amount(run: list[Word], gap: float, height: float) -> bool:
+    """Whether a gap this wide after `run` (tokens or characters) parts an amount from the next cell."""
+    return gap > AMOUNT_END_GAP * height and bool(_AMOUNT_END.search("".join(t.text for t in run)))
 
 
 def _split_spaces(line: Word) -> list[Word]:

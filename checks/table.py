@@ -4,9 +4,11 @@ Works the same on text-layer words (PDF points) and OCR words (pixels): only rel
 """
 from __future__ import annotations
 
+import bisect
 import statistics
 from dataclasses import dataclass, field
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from checks.model import Line, Word
@@ -14,6 +16,8 @@ from checks.normalize import nfkc
 
 # Lines whose text marks the end of a table body: totals, page numbers, notes.
 FOOTER_WORDS = ("合计", "总计", "统计", "页", "说明", "备注：", "注：", "温馨提示")
+# The steepest lean (x per unit of y) looked for in a column boundary: a page turned by 3.4°.
+_MAX_LEAN = 0.06
 
 
 def lines_of(words: list[Word]) -> list[Line]:
@@ -32,11 +36,27 @@ def lines_of(words: list[Word]) -> list[Line]:
 
 
 @dataclass(frozen=True)
+class Edge:
+    """A boundary between columns: at `x` on the height `y`, moving `lean` to the right per unit down the page.
+    Scans and photos are rarely square: a turned page or perspective leans every column a little."""
+    x: float
+    y: float = 0.0
+    lean: float = 0.0
+
+    def at(self, y: float) -> float:
+        return self.x + self.lean * (y - self.y)
+
+
+@dataclass(frozen=True)
 class Column:
     role: str
-    left: float
-    right: float
+    left: Edge
+    right: Edge
     header: Word
+
+    def holds(self, word: Word) -> bool:
+        y = _middle(word)
+        return self.left.at(y) <= (word.x0 + word.x1) / 2 < self.right.at(y)
 
 
 @dataclass
@@ -76,12 +96,11 @@ def header(lines: list[Line], names: dict[str, str], minimum: int = 3) -> tuple[
             if abs(near.bbox[1] - line.bbox[1]) < 0.8 * height:  # a heading split over two lines, not a row
                 tokens += [w for w in _merged(list(near.words)) if not any(_overlap(w, t) for t in tokens)]
         tokens.sort(key=lambda w: w.x0)
-        columns = []
-        for k, w in enumerate(tokens):
-            role = _column_name(w.text, names) or f"other:{nfkc(w.text)}"
-            left = 0.0 if k == 0 else (tokens[k - 1].x1 + w.x0) / 2
-            right = float("inf") if k == len(tokens) - 1 else (w.x1 + tokens[k + 1].x0) / 2
-            columns.append(Column(role, left, right, w))
+        y = _middle(line)
+        edges = [Edge(-float("inf"))] + [Edge((a.x1 + b.x0) / 2, y) for a, b in zip(tokens, tokens[1:])] \
+            + [Edge(float("inf"))]
+        columns = [Column(_column_name(w.text, names) or f"other:{nfkc(w.text)}", edges[k], edges[k + 1], w)
+                   for k, w in enumerate(tokens)]
         return columns, max(w.bottom for w in line.words)
     return None
 
@@ -105,22 +124,67 @@ def refine(columns: list[Column], body: list[Word]) -> list[Column]:
     """Move each boundary between two columns into the widest blank strip of the body between their headers.
 
     Cells are left-, right- or centre-aligned under headers of other widths: the midpoint between two
-    headers cuts through cells, the blank strip between the columns' contents does not.
+    headers cuts through cells, the blank strip between the columns' contents does not. A strip reaching into
+    the space between two headers from beside it (narrow cells under a wide heading) stays with the boundary
+    it overlaps most.
+
+    On a scan or a photo the strips lean: a turned page leans them all alike, perspective fans them out, and
+    searched upright they narrow or close. So they are searched under every lean c + d·x of a page model, and
+    the one that opens the most strips, then the widest (then the most upright), wins: one model for the page,
+    since a boundary searched alone can lean into a gap between ragged cell edges.
     """
+    if len(columns) < 2 or not body:
+        return list(columns)
+    y = columns[0].right.y
+    x0, x1 = np.array([w.x0 for w in body]), np.array([w.x1 for w in body])
+    down = np.array([_middle(w) for w in body]) - y
+    lo = np.array([c.header.x1 for c in columns[:-1]])
+    hi = np.array([c.header.x0 for c in columns[1:]])
+    centre, width = (x0.min() + x1.max()) / 2, x1.max() - x0.min()
+
+    def strips(c: float, d: float) -> tuple[np.ndarray, np.ndarray]:
+        shift = (c + d * ((x0 + x1) / 2 - centre)) * down
+        return _widest_gaps(x0 - shift, x1 - shift, lo, hi, owned=True)
+
+    def score(model: tuple[float, float]) -> tuple[int, float, float]:
+        left, right = strips(*model)
+        open_ = right > left
+        return int(open_.sum()), float((right - left)[open_].sum()), -abs(model[0]) - abs(model[1]) * width
+
+    # Coarse, then fine around the best: a turn of up to ±3.4°, and the outer columns leaning up to 1.7° more or
+    # less than the middle ones (perspective).
+    fan = _MAX_LEAN / max(width, 1.0)
+    best = max(((c, d) for c in np.linspace(-_MAX_LEAN, _MAX_LEAN, 25) for d in np.linspace(-fan, fan, 5)),
+               key=score)
+    best = max(((best[0] + i * _MAX_LEAN / 24, best[1] + j * fan / 4) for i in (-1, 0, 1) for j in (-1, 0, 1)),
+               key=score)
+    left, right = strips(*best)
     out = list(columns)
-    for k in range(len(out) - 1):
-        lo, hi = out[k].header.x1, out[k + 1].header.x0
-        covered = sorted((max(w.x0, lo), min(w.x1, hi)) for w in body if w.x0 < hi and w.x1 > lo)
-        best, cursor = None, lo
-        for a, b in covered + [(hi, hi)]:
-            if a > cursor and (best is None or a - cursor > best[1] - best[0]):
-                best = (cursor, a)
-            cursor = max(cursor, b)
-        if best:
-            edge = (best[0] + best[1]) / 2
+    for k in range(len(columns) - 1):
+        if right[k] > left[k]:
+            x = float(left[k] + right[k]) / 2
+            edge = Edge(x, y, float(best[0] + best[1] * (x - centre)))
             out[k] = Column(out[k].role, out[k].left, edge, out[k].header)
             out[k + 1] = Column(out[k + 1].role, edge, out[k + 1].right, out[k + 1].header)
     return out
+
+
+def _widest_gaps(starts: np.ndarray, ends: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 owned: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """For each window [lo[k], hi[k]], the widest stretch of it no span (starts[i], ends[i]) covers, as (left,
+    right) arrays; right ≤ left where the spans cover the whole window. `owned`: a blank stretch counts only
+    in the window it overlaps most, so one reaching into a window from beside it stays with its own."""
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], np.maximum.accumulate(ends[order])
+    # The blank stretches between the spans, and before and after all of them.
+    left = np.maximum(np.concatenate([[-np.inf], ends])[None, :], lo[:, None])
+    right = np.minimum(np.concatenate([starts, [np.inf]])[None, :], hi[:, None])
+    width = right - left
+    if owned:
+        width[np.argmax(width, axis=0)[None, :] != np.arange(len(lo))[:, None]] = -np.inf
+    k = np.argmax(width, axis=1)
+    rows = np.arange(len(lo))
+    return left[rows, k], right[rows, k]
 
 
 def _column_name(text: str, names: dict[str, str]) -> str | None:
@@ -139,7 +203,7 @@ def _column_name(text: str, names: dict[str, str]) -> str | None:
 def rows(words: list[Word], columns: list[Column], below: float, anchor: str, is_anchor, page: int) -> list[Row]:
     """Rows of the table under `below`: each starts at a word of the `anchor` column that `is_anchor` accepts
     and takes every word down to the next anchor, so wrapped cells and second lines (times) stay in their row."""
-    body = [w for w in words if (w.top + w.bottom) / 2 > below]
+    body = [w for w in words if _middle(w) > below]
     anchors = _anchors(body, columns, anchor, is_anchor)
     if not anchors:
         return []
@@ -149,21 +213,32 @@ def rows(words: list[Word], columns: list[Column], below: float, anchor: str, is
     end = min(_footer_top(body, anchors[-1].top) or float("inf"), anchors[-1].top + 1.5 * pitch)
     columns = refine(columns, [w for w in body if anchors[0].top - height <= w.top < end])
     anchors = _anchors(body, columns, anchor, is_anchor) or anchors
-    # A centred cell can sit half a line above its row's first line: start each band a little higher.
-    starts = [a.top - height / 2 for a in anchors] + [end - height / 2]
-    out = [Row(page) for _ in anchors]
+    cells: dict[str, list[Word]] = {}
     for w in body:
         col = _column_of(w, columns)
-        if col is None or not starts[0] <= (w.top + w.bottom) / 2 < starts[-1]:
-            continue
-        if col.role == anchor:
-            # Under its anchor, a second line (the time under a date) belongs to the row it starts.
-            i = max(k for k, a in enumerate(anchors) if a.top <= w.top + height / 4) if w.top >= anchors[0].top - \
-                height / 4 else 0
-        else:
-            mid = (w.top + w.bottom) / 2
-            i = max(k for k in range(len(anchors)) if starts[k] <= mid)
-        out[i].cells.setdefault(col.role, []).append(w)
+        if col is not None and _middle(w) < end - height / 2:
+            cells.setdefault(col.role, []).append(w)
+    out = [Row(page) for _ in anchors]
+    # Under its anchor, a second line (the time under a date) belongs to the row it starts; above the first
+    # anchor is the heading's second line (an English translation), not a row.
+    for w in cells.pop(anchor, []):
+        if w.top >= anchors[0].top - height / 4:
+            i = max(k for k, a in enumerate(anchors) if a.top <= w.top + height / 4)
+            out[i].cells.setdefault(anchor, []).append(w)
+    # Every other cell belongs to the row whose anchor cell it faces. Cells are centred or top-aligned, wrap
+    # onto more lines than the anchor cell, and OCR boxes of neighbouring rows nearly touch: so between the
+    # middles of two anchor cells, a column's rows part at the widest blank strip of that column.
+    blocks = [[a, *r.cells.get(anchor, [])] for a, r in zip(anchors, out)]
+    middles = [(min(w.top for w in b) + max(w.bottom for w in b)) / 2 for b in blocks]
+    windows = [(below, middles[0])] + list(zip(middles, middles[1:]))
+    lo, hi = np.array(windows).T
+    for role, ws in cells.items():
+        top, bottom = _widest_gaps(np.array([w.top for w in ws]), np.array([w.bottom for w in ws]), lo, hi)
+        cuts = np.where(bottom > top, (top + bottom) / 2, (lo + hi) / 2)
+        for w in ws:
+            i = bisect.bisect_right(cuts, _middle(w)) - 1
+            if i >= 0:
+                out[i].cells.setdefault(role, []).append(w)
     return out
 
 
@@ -176,8 +251,12 @@ def _anchors(body: list[Word], columns: list[Column], anchor: str, is_anchor) ->
 
 
 def _column_of(word: Word, columns: list[Column]) -> Column | None:
-    mid = (word.x0 + word.x1) / 2
-    return next((c for c in columns if c.left <= mid < c.right), None)
+    return next((c for c in columns if c.holds(word)), None)
+
+
+def _middle(item: Word | Line) -> float:
+    _, top, _, bottom = item.bbox
+    return (top + bottom) / 2
 
 
 def _footer_top(body: list[Word], after: float) -> float | None:

@@ -106,3 +106,11 @@ def test_balances_and_stated_totals(evalset):
             assert same(got["fields"].get(key, {}).get("value"), truth["fields"][key]), (path.name, key)
             checked += 1
     assert checked >= 18 * 2
+
+
+def test_every_row_of_every_text_pdf_is_exact(evalset):
+    """Text PDFs read exactly, row by row: the 99.5% above would let a layout lose a column to a leaned boundary."""
+    wrong = [(path.name, i, k) for path, _, got, truth in evalset
+             for i, (g, w) in enumerate(zip(got["transactions"], truth.get("transactions", [])))
+             for k in TXN_KEYS if not same(g[k], w[k])]
+    assert wrong == []

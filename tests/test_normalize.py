@@ -19,9 +19,18 @@ def test_amounts(text, value):
     assert parse_amount(text) == Decimal(value)
 
 
-@pytest.mark.parametrize("text", ["abc", "1.2.3", "", "-", "12,34,5.00", "2025-03-15"])
+@pytest.mark.parametrize("text", ["abc", "1.2.3", "", "-", "12,34,5.00", "2025-03-15", ".50", "33,88.27"])
 def test_not_amounts(text):
     assert parse_amount(text) is None
+
+
+@pytest.mark.parametrize("text, value", [
+    (".727.36", "-727.36"), (".466.79", "-466.79"),  # a blurred minus read as a point (phone photos, CMB)
+    ("一1,234.00", "-1234.00"), ("—56.10", "-56.10"), ("~12.00", "-12.00"),  # as the Chinese 一 or another dash
+    ("4,18910", "4189.10"),  # the decimal point lost (a watermark across the cell)
+])
+def test_amounts_as_ocr_misreads_them(text, value):
+    assert parse_amount(text) == Decimal(value)
 
 
 @given(st.decimals(min_value=Decimal("-99999999.99"), max_value=Decimal("99999999.99"), places=2))
@@ -43,7 +52,14 @@ def test_dates(text, day, at):
     assert parse_date(text) == (day, at)
 
 
-@pytest.mark.parametrize("text", ["2025315", "20251315", "2025-02-30", "12,345.67", "abc"])
+@pytest.mark.parametrize("text, day", [("2025-06~23", date(2025, 6, 23)), ("2024-12·17", date(2024, 12, 17)),
+                                       ("2025-08:25", date(2025, 8, 25))])
+def test_dates_with_separators_as_ocr_misreads_them(text, day):
+    """Each lost its row before: the date anchors the row, so its cells went to the row above."""
+    assert parse_date(text) == (day, None)
+
+
+@pytest.mark.parametrize("text", ["2025315", "20251315", "2025-02-30", "12,345.67", "abc", "12:30:01"])
 def test_not_dates(text):
     assert parse_date(text) is None
 

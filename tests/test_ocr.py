@@ -290,3 +290,21 @@ def test_a_missing_engine_names_the_command_that_installs_it(monkeypatch, tmp_pa
     with pytest.raises(ocr.EngineUnavailable, match=r"pip install rapidocr==[\d.]+ onnxruntime==[\d.]+"):
         ocr.RapidOcrEngine()
     assert ocr.available()["rapidocr"] == ocr.RAPIDOCR_INSTALL
+
+
+def test_an_amount_and_the_name_beside_it_stay_two_words(tmp_path):
+    """Balance and counterparty cells of a generated ICBC scan, a row at a time (as the second opinion crops
+    cells): Tesseract joined '35,057.70' and '王华' into one word, since Chinese joins across gaps that wide.
+    An amount ends at its cents."""
+    from fixtures.evalset import Writer, statement
+
+    statement(Writer(tmp_path), 3, "icbc", "reportlab", 1, "scan")
+    path = tmp_path / "captures" / "icbc-reportlab-01_scan.jpg"
+    capture = json.loads(path.with_name(path.name + ".truth.json").read_text())
+    image = cv2.imread(str(path))
+    for row in capture["transactions"][13:19]:
+        cells = [np.reshape(row["cells"][role]["bbox"], (2, 2)) for role in ("balance", "counterparty")]
+        corners = through(capture["capture"]["homography"], np.concatenate(cells))
+        (x0, top), (x1, bottom) = corners.min(axis=0).astype(int), corners.max(axis=0).astype(int)
+        words = texts(ocr.engine("tesseract").read(image[top:bottom, x0:x1]))
+        assert row["balance"].replace(".", "") in [digits(w) for w in words], words  # ',' may come as '.'

@@ -1,14 +1,17 @@
 """OCR of pages without a text layer: image uploads and scanned PDFs, levelled before table reading."""
 import io
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from checks import pipeline, reading
+from checks import extract, pipeline, reading, second_opinion
+from checks.balances import broken_rows
 from checks.ingest import open_document
 from checks.model import Word
+from checks.normalize import nfkc
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "samples" / "applicant_01"
 KEYS = ("date", "time", "description", "credit", "debit", "balance", "counterparty")
@@ -82,3 +85,109 @@ def test_slope_model_levels_a_sheared_table_and_maps_back():
     page = type("P", (), {"unskew": model})()
     box = reading.delivered_box(page, [levelled[4].x0, levelled[4].top, levelled[4].x1, levelled[4].bottom])
     assert box[1] <= rows[4].top + 0.5 and box[3] >= rows[4].bottom - 0.5
+
+
+# --- captures the reading once got wrong --------------------------------------------------------------------------
+# Generated (fixtures.evalset, seeded) and read once through the whole pipeline, as `scripts/evaluate.py` reads them:
+# name → (seed, layout, capture). All from reportlab PDFs.
+CAPTURES = {
+    "watermarked": (2, "icbc_dense", "scan"),  # ICBC's small type, wrapped cells, a diagonal watermark
+    "signed": (3, "cmb", "photo"),  # one signed amount column, newest first, single-line rows set tight
+    "turned": (3, "icbc", "scan"),  # turned on the glass; a balance nearly touching the counterparty
+}
+
+
+@pytest.fixture(scope="module")
+def captures(tmp_path_factory):
+    from fixtures.evalset import Writer, statement
+
+    writer = Writer(tmp_path_factory.mktemp("captures"))
+    read = {}
+    for name, (seed, layout, capture) in CAPTURES.items():
+        statement(writer, seed, layout, "reportlab", 1, capture)
+        path = writer.root / "captures" / f"{layout}-reportlab-01_{capture}.jpg"
+        truth = json.loads(path.with_name(path.name + ".truth.json").read_text(encoding="utf-8"))
+        doc = open_document(path.name, path.read_bytes())
+        read[name] = (pipeline.verify_document(doc).extracted["transactions"], truth["transactions"])
+        doc.close()
+    return read
+
+
+def column(rows, key) -> list[str]:
+    """One field of every row, as `scripts/evaluate.py` compares them: NFKC, missing as empty."""
+    return [nfkc(r[key] or "") for r in rows]
+
+
+@pytest.mark.parametrize("name", CAPTURES)
+def test_captures_read_every_amount_and_date_and_their_balances_add_up(captures, name):
+    got, want = captures[name]
+    assert len(got) == len(want)
+    for key in ("date", "credit", "debit", "balance"):
+        assert column(got, key) == column(want, key), key
+    assert broken_rows(got) == []
+
+
+def test_a_diagonal_watermark_stays_out_of_the_table(captures):
+    """The watermark's box spanned rows and merged them (no row was read at all), and its lone letters landed in
+    cells ("消费考")."""
+    got, want = captures["watermarked"]
+    assert column(got, "description") == column(want, "description")
+    assert column(got, "time") == column(want, "time")
+
+
+def test_a_cell_stays_in_the_row_it_faces(captures):
+    """Wrapped counterparties (centred beside a date and time) and tightly set single-line rows, where OCR boxes
+    of neighbouring rows touch: no line of a cell moves to the row above or below."""
+    got, want = captures["watermarked"]
+    for g, w in zip(column(got, "counterparty"), column(want, "counterparty")):
+        assert (g[:4], g[-4:]) == (w[:4], w[-4:])
+    got, want = captures["signed"]
+    assert column(got, "description") == column(want, "description")
+
+
+def test_columns_lean_with_a_turned_page(captures):
+    """Turned by 0.8°, the blank strip between the balances and the (left-aligned, short) counterparties was
+    closed when looked for upright: '王华' was read into the balance column."""
+    got, want = captures["turned"]
+    assert column(got, "counterparty") == column(want, "counterparty")
+
+
+def test_an_amount_and_the_cell_it_touches_are_two_words(captures):
+    got, want = captures["turned"]
+    assert (got[5]["balance"], got[5]["counterparty"]) == (want[5]["balance"], want[5]["counterparty"])
+
+
+def test_second_opinion_finds_a_lost_minus_sign(captures):
+    """The page's reading lost the minus of '-4,300.00', making it a credit; the cell read again shows it."""
+    got, want = captures["signed"]
+    assert (got[11]["credit"], got[11]["debit"]) == (None, want[11]["debit"])
+    assert got[11]["second_opinion"] == "rapidocr"
+
+
+def test_second_opinion_reads_cells_again_and_where_ocr_found_nothing(scan_result):
+    """On the scan's own reading: a debit OCR found nothing in, and a balance read with a digit wrong, are read
+    again off the page."""
+    doc, _ = scan_result
+    rows = extract.extract(doc)["transactions"]
+    truth = json.loads((SAMPLES / "statement_scan.jpg.truth.json").read_text(encoding="utf-8"))["transactions"]
+    assert broken_rows(rows) == []
+    missing = next(i for i, t in enumerate(rows) if t["debit"] and i > 2)
+    rows[missing]["debit"] = None
+    del rows[missing]["cells"]["debit"]
+    misread = missing + 2
+    rows[misread]["balance"] = str(Decimal(rows[misread]["balance"]) + 30)
+    assert broken_rows(rows)
+    assert second_opinion.recheck(doc, rows, "rapidocr") == [missing, misread]
+    assert broken_rows(rows) == [] and column(rows, "debit") == column(truth, "debit")
+    assert column(rows, "balance") == column(truth, "balance") and "debit" in rows[missing]["cells"]
+
+
+def test_second_opinion_leaves_a_retyped_amount_broken():
+    """The salary credit of the scan painted over and retyped, balances left alone: the engines read the new
+    figure as printed, so no reading mends the row, and the arithmetic keeps pointing at the edit."""
+    name = "statement_scan_retyped.jpg"
+    edit = json.loads((SAMPLES / f"{name}.truth.json").read_text(encoding="utf-8"))["tampering"][0]
+    doc = open_document(name, (SAMPLES / name).read_bytes())
+    rows = pipeline.verify_document(doc).extracted["transactions"]
+    assert rows[edit["row"]]["credit"] == edit["after"].replace(",", "")
+    assert broken_rows(rows) == [edit["row"]] and "second_opinion" not in rows[edit["row"]]
