@@ -15,6 +15,7 @@ in its own process (the full OCR comparison is scripts/ocr_bench.py). Per produc
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -25,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pikepdf
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -32,6 +35,7 @@ from checks import classify, extract, pipeline  # noqa: E402
 from checks.ingest import open_document  # noqa: E402
 from worker.config import load  # noqa: E402
 from worker.localredis import LocalRedis  # noqa: E402
+from worker import report  # noqa: E402
 from worker.queue import connect, submit  # noqa: E402
 from worker.result import verify  # noqa: E402
 from worker.store import Store  # noqa: E402
@@ -124,6 +128,30 @@ def _read(name: str, data: bytes) -> tuple[float, float]:
     return t1 - t0, t2 - t0
 
 
+def report_pages(rounds: int) -> list[tuple[str, str, str]]:
+    """The HTML report of a 10-page statement: the forged sample's two pages five times over, so every page is a
+    full one and several carry findings. Median seconds to write it (pages and crops rendered), and its size."""
+    sample = ROOT / "fixtures" / "samples" / "applicant_01" / "statement_overlay.pdf"
+    with pikepdf.open(sample) as src, pikepdf.new() as pdf:
+        for _ in range(5):
+            pdf.pages.extend(src.pages)
+        buf = io.BytesIO()
+        pdf.save(buf)
+    data = buf.getvalue()
+    result = verify([("statement_10_pages.pdf", data)], bundle=False)
+    load = {result["documents"][0]["sha256"]: data}.get
+    times = []
+    with tempfile.TemporaryDirectory() as out:
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            path = report.write(result, Path(out), load)
+            times.append(time.perf_counter() - t0)
+        size = path.stat().st_size
+    findings = len(result["documents"][0]["findings"])
+    return [(f"HTML report, 10-page statement ({findings} findings)", f"{statistics.median(times) * 1000:.0f} ms",
+             f"{size / 1e6:.2f} MB")]
+
+
 OCR_CASES = ("statement-scan", "statement-photo")
 
 
@@ -165,7 +193,7 @@ def main() -> None:
             ("queue path, per job", f"{queued_per_job * 1000:.1f} ms", f"{queued_per_job / inline_per_doc:.2f}×"),
             ("queue overhead, per job", f"{(queued_per_job - inline_per_doc) * 1000:.1f} ms", ""),
             ("worker start-up (once)", f"{startup * 1000:.0f} ms", ""),
-        ] + text_pdf_stages(files, args.rounds)
+        ] + text_pdf_stages(files, args.rounds) + report_pages(args.rounds)
         if not args.no_ocr:
             rows += ocr_pages(runs=1)
     width = max(len(r[0]) for r in rows)

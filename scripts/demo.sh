@@ -41,9 +41,9 @@ ids=()
 while IFS=$'\t' read -r id name; do
   ids+=("$id")
   $DV result "$id" --json > "$OUT/$name.json" || [ $? -eq 1 ]
-  $DV report "$id" --out "$OUT/reports" > /dev/null
-  mv "$OUT/reports/$id.html" "$OUT/reports/$name.html"
 done < "$OUT/jobs.tsv"
+# Every job's report, named by job id as the index links them, and the index page over all of them.
+$DV report --index --out "$OUT/reports" > /dev/null
 
 $DV result "${ids[@]}" || [ $? -eq 1 ]
-echo "demo: ${#ids[@]} results in $OUT/*.json, reports in $OUT/reports/ (${SECONDS} s)" >&2
+echo "demo: ${#ids[@]} results in $OUT/*.json, reports in $OUT/reports/ (open index.html; ${SECONDS} s)" >&2

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng redis-server fonts-noto-cjk fonts-wqy-zenhei
-              fonts-wqy-microhei fonts-arphic-uming libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 libgl1 libglib2.0-0 python3-venv python3-dev qpdf poppler-utils)
+              fonts-wqy-microhei fonts-arphic-uming libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 libgl1 libglib2.0-0 python3-venv python3-dev qpdf poppler-utils
+              chromium)  # chromium: tests/test_report.py loads the HTML reports in a real browser
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -1,6 +1,7 @@
 """The `docverify` command line."""
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -72,13 +73,18 @@ def check(files, bundle, json_out, report_dir, no_mask):
     table_console = err if json_out == "-" else out
     with Progress(console=err, transient=True, disable=len(files) < 2 or not err.is_terminal) as progress:
         task = progress.add_task("checking", total=len(files))
-        result = verify(_read(files), bundle=bundle, limits=settings.limits, policy=settings.policy,
+        files_read = _read(files)
+        result = verify(files_read, bundle=bundle, limits=settings.limits, policy=settings.policy,
                         rules=settings.bundle, masked=masked,
                         ocr_engine=settings.ocr_engine, on_document=lambda i, n, name: progress.update(task, completed=i, description=name))
     _emit_json(result, json_out)
     if report_dir:
-        path = report.write(result, Path(report_dir), masked=masked)
-        err.print(f"report: {path}")
+        # The directory keeps each run's result as a store does (DIR/results/), so its index lists every run.
+        out_dir = Path(report_dir)
+        Store(out_dir).put_result(result["job_id"], result)
+        uploads = {hashlib.sha256(data).hexdigest(): data for _, data in files_read if isinstance(data, bytes)}
+        err.print(f"report: {report.write(result, out_dir, uploads.get, masked=masked)}")
+        err.print(f"index: {_write_index(Store(out_dir), out_dir, uploads.get, masked)}")
     _print_summary([result], table_console)
     sys.exit(exit_status([result]))
 
@@ -199,18 +205,49 @@ def result(job_ids, as_json):
 
 
 @main.command("report")
-@click.argument("job_id")
+@click.argument("job_ids", nargs=-1, metavar="[JOB_ID]...")
+@click.option("--index", is_flag=True,
+              help="Write index.html over every stored result, and the reports it links to that DIR lacks.")
 @click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(file_okay=False),
-              help="Directory to write the HTML report into.")
+              help="Directory to write the HTML into.")
 @click.option("--no-mask", is_flag=True, help="Show ID, account and phone numbers unmasked (authorised use).")
-def report_cmd(job_id, out_dir, no_mask):
-    """Write the HTML report of a finished job."""
+def report_cmd(job_ids, index, out_dir, no_mask):
+    """Write the HTML reports of finished jobs, and with --index the index page over all results."""
+    if not job_ids and not index:
+        raise click.UsageError("give JOB_ID(s), --index, or both")
     settings = config.load()
-    stored = Store(settings.data_dir).get_result(job_id)
-    if stored is None:
-        err.print(f"docverify: no result for job {job_id}")
-        sys.exit(2)
-    click.echo(report.write(stored, Path(out_dir), masked=not no_mask))
+    store = Store(settings.data_dir)
+    masked = settings.mask and not no_mask
+    missing = False
+    for job_id in job_ids:
+        stored = store.get_result(job_id)
+        if stored is None:
+            err.print(f"docverify: no result for job {job_id}", markup=False)
+            missing = True
+        else:
+            click.echo(report.write(stored, Path(out_dir), _uploads(store), masked=masked))
+    if index:
+        click.echo(_write_index(store, Path(out_dir), _uploads(store), masked))
+    sys.exit(2 if missing else 0)
+
+
+def _uploads(store: Store):
+    """The report's loader: an upload's bytes by sha256, None when the store no longer has them."""
+    def load(sha256: str) -> bytes | None:
+        try:
+            return store.read_upload(sha256)
+        except FileNotFoundError:
+            return None
+    return load
+
+
+def _write_index(store: Store, out_dir: Path, load, masked: bool) -> Path:
+    """index.html over every result in `store`, after writing the report of each result that `out_dir` lacks."""
+    results = [r for job_id in store.result_ids() if (r := store.get_result(job_id)) is not None]
+    for r in results:
+        if not (out_dir / f"{r['job_id']}.html").exists():
+            report.write(r, out_dir, load, masked=masked)
+    return report.write_index(results, out_dir, masked=masked)
 
 
 @main.command("extract")
