@@ -173,6 +173,22 @@ def worker_cmd(burst, queues, with_scheduler):
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+def serve(host, port):
+    """Run the HTTP job service (OpenAPI spec at /openapi.json)."""
+    import uvicorn
+
+    from worker.api import create_app
+
+    settings = config.load()
+    if not settings.api_keys:
+        err.print("docverify: no API keys; set DOCVERIFY_API_KEYS (comma-separated) or api_keys in the config file")
+        sys.exit(2)
+    uvicorn.run(create_app(settings), host=host, port=port)
+
+
+@main.command()
 @click.argument("job_id")
 def status(job_id):
     """Show a job's state (queued, started, finished, failed) and progress."""
@@ -225,20 +241,10 @@ def report_cmd(job_ids, index, out_dir, no_mask):
             err.print(f"docverify: no result for job {job_id}", markup=False)
             missing = True
         else:
-            click.echo(report.write(stored, Path(out_dir), _uploads(store), masked=masked))
+            click.echo(report.write(stored, Path(out_dir), store.upload_if_kept, masked=masked))
     if index:
-        click.echo(_write_index(store, Path(out_dir), _uploads(store), masked))
+        click.echo(_write_index(store, Path(out_dir), store.upload_if_kept, masked))
     sys.exit(2 if missing else 0)
-
-
-def _uploads(store: Store):
-    """The report's loader: an upload's bytes by sha256, None when the store no longer has them."""
-    def load(sha256: str) -> bytes | None:
-        try:
-            return store.read_upload(sha256)
-        except FileNotFoundError:
-            return None
-    return load
 
 
 def _write_index(store: Store, out_dir: Path, load, masked: bool) -> Path:

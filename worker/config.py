@@ -20,6 +20,8 @@ class Settings:
     result_ttl: int = 7 * 24 * 3600  # how long Redis keeps job records; the store keeps results for good
     mask: bool = True
     ocr_engine: str = "rapidocr"  # or "tesseract"; see scripts/ocr_bench.py for why
+    api_keys: tuple[str, ...] = ()  # keys `docverify serve` accepts in X-API-Key; none means it refuses to start
+    max_request_bytes: int = 100 * 1024 * 1024  # one HTTP submission, all its files together
     limits: Limits = field(default_factory=Limits)
     policy: Policy = field(default_factory=Policy)
     bundle: Rules = field(default_factory=Rules)  # thresholds of the bundle checks
@@ -58,10 +60,18 @@ def load(env: dict[str, str] | None = None) -> Settings:
         result_ttl=pick("result_ttl", defaults.result_ttl, int),
         mask=pick("mask", defaults.mask, _truthy),
         ocr_engine=pick("ocr_engine", defaults.ocr_engine),
+        api_keys=pick("api_keys", defaults.api_keys, _keys),
+        max_request_bytes=pick("max_request_bytes", defaults.max_request_bytes, int),
         limits=limits,
         policy=policy,
         bundle=rules,
     )
+
+
+def _keys(value) -> tuple[str, ...]:
+    """A TOML list, or the comma-separated DOCVERIFY_API_KEYS."""
+    items = value.split(",") if isinstance(value, str) else value
+    return tuple(k.strip() for k in items if k.strip())
 
 
 def _truthy(value) -> bool:

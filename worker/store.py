@@ -56,6 +56,13 @@ class Store:
     def read_upload(self, sha256: str) -> bytes:
         return (self._upload_dir(sha256) / "content").read_bytes()
 
+    def upload_if_kept(self, sha256: str) -> bytes | None:
+        """An upload's bytes, or None once the store no longer has them: a report then shows no pages."""
+        try:
+            return self.read_upload(sha256)
+        except FileNotFoundError:
+            return None
+
     def upload_meta(self, sha256: str) -> dict:
         return json.loads((self._upload_dir(sha256) / "meta.json").read_text(encoding="utf-8"))
 
