@@ -302,6 +302,55 @@ _CODES = [
          "Figures and capitals name the same amount to the fen.",
          "A clerical error by the issuer (a lender returns such a proof in any case); OCR misreads of capitals "
          "on photos (medium)."),
+    # --- image pixel forensics (checks/image_*.py) ---
+    Code("IMG_TEXT_INCONSISTENT", "medium",
+         "'{text}' differs from the numbers around it in {measures}.",
+         "Digits retyped on a picture of a document are painted by the forger's editor, not by the process that made "
+         "the rest of the page: another font or a look-alike, a size, weight and ink colour matched by eye, a patch of "
+         "background filled in by hand. Each amount or date is measured on its pixels (glyph shapes against the "
+         "page's usual glyph of each digit, height, digit pitch, stroke width, edge sharpness, ink contrast and "
+         "colour, paper noise and JPEG ringing around it) and compared with its peers (the nearest numbers of its "
+         "kind, its column first) by robust z-scores; evidence holds every z, the peers and, in score, the second "
+         "strongest. Reported when two kinds of measure disagree (form, weight, tone, paper); high when three do.",
+         "Every number of a column drawn alike: within a few robust deviations of its peers in every measure.",
+         "Totals or headers set bold or in another font that the OCR reads as ordinary cells; a seal, a fold or "
+         "glare across one number of a photo; an OCR box that cuts a number short or takes in a neighbour."),
+    Code("IMG_COMPRESSION_INCONSISTENT", "medium",
+         "A region compresses unlike the rest of the page ({method}).",
+         "A JPEG opened, edited and saved again has been compressed twice where it was not touched and once where it "
+         "was: recompressing the page with the earlier save's table (found as the quality the page's blocks still "
+         "sit on) barely changes the old blocks and changes the new ones as much as fresh content. Each block's "
+         "error is calibrated against the same pixels on a grid moved by half a block, compared only with blocks "
+         "of its content class, and pooled over clusters; evidence has the method, the pooled z (score), the file's "
+         "quality and a heatmap of the page (base64 PNG). The file's own table (error level analysis) is used too, "
+         "at a higher bar. High when the earlier save's table shows a strong cluster.",
+         "Every textured block of the page on the same lattice: a JPEG saved once, or saved again whole "
+         "(recompression, a chat app's re-send) with nothing painted in between.",
+         "Very small or very large text next to ordinary text (a title, a stamp) on a page saved once; a page "
+         "assembled from two genuine captures; uneven recompression by some scanning apps. Resized pages lose "
+         "the earlier save's traces and are not flagged by this method."),
+    Code("IMG_GRID_MISALIGNED", "medium",
+         "'{text}' sits on the JPEG blocks of a coarser save (about quality {quality}) on a grid other than the "
+         "page's.",
+         "A figure pasted from another JPEG keeps the 8x8 blocks of its own save wherever it lands: its DCT "
+         "coefficients, read on a grid shifted from the page's, round to a coarse table's lattice far better than "
+         "on the 62 other shifts, and better than fresh content would. Every number the OCR found is tested on all "
+         "64 grids against tables coarser than the file's; evidence has the robust z (score) and the table. High "
+         "at twice the threshold.",
+         "Numbers that fit no coarser lattice on any grid but the page's own.",
+         "A page assembled from genuine captures of different quality (a scanned attachment pasted into a "
+         "letter); a figure moved within the page by a forger is flagged the same way."),
+    Code("IMG_COPY_MOVE", "high",
+         "'{text}' is the same print, noise and all, as the figure at {source_bbox}: copied within the page.",
+         "A forger who needs a new amount can copy one the page already shows over the old one, in the issuer's own "
+         "font. Genuine pages repeat figures too, so likeness is not evidence; but on a scan or a photo each print "
+         "carries its own noise. Pairs of numbers that read the same are superimposed and their difference on the "
+         "paper between their glyphs is compared with the difference between prints of other figures: a copy "
+         "differs far less (score is that ratio). The box is the likelier copy (the one on quieter paper, cleaned "
+         "before pasting); source_bbox is the other.",
+         "Two prints of one figure differing on their paper as much as any two prints do.",
+         "A scan saved losslessly at very low noise; pages without noise (exports, screenshots) are not judged at "
+         "all, and a resize or heavy recompression hides copies."),
     # --- image provenance (checks/image_provenance.py) ---
     Code("IMG_EDITOR_SOFTWARE", "medium",
          "The image's {field} names editing software: {value}.",

@@ -48,7 +48,7 @@ MIN_EM_PX = 12  # glyphs drawn with fewer raster pixels per em are too coarse to
 VISIBLE = 0.25  # a cell whose darkest pixel is this dark (0 paper .. 1 black) shows something
 INK = 0.3  # share of the cell's darkest ink that makes a pixel part of the glyph
 
-# Shape distances (see `_distance`) measured on the evaluation set's statements, proofs and records: one glyph
+# Shape distances (see `shape_distance`) measured on the evaluation set's statements, proofs and records: one glyph
 # drawn twice stays under 0.03 (0.05 across sizes); different digits of one font are 0.12 apart and more; a digit
 # and the same digit of the nearest reference font 0.05 (median) to 0.2.
 SAME = 0.06  # two occurrences this close draw one glyph
@@ -168,10 +168,10 @@ def _shape(gray: np.ndarray, char: Word, px: float, rules: np.ndarray | None = N
     top, bottom, left, right = rows[0], rows[-1] + 1, cols.min(), cols.max() + 1
     if right - left > bottom - top or bottom - top < 0.45 * em:
         return None
-    return _normalised(ink[top:bottom, left:right])
+    return normalised_shape(ink[top:bottom, left:right])
 
 
-def _normalised(glyph: np.ndarray) -> np.ndarray:
+def normalised_shape(glyph: np.ndarray) -> np.ndarray:
     height, width = glyph.shape
     width = max(1, round(width * SHAPE / height))
     out = np.zeros((SHAPE + 2 * SHIFT, SHAPE + 2 * SHIFT), np.float32)
@@ -180,7 +180,7 @@ def _normalised(glyph: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(out, (0, 0), BLUR)
 
 
-def _distance(a: np.ndarray, b: np.ndarray) -> float:
+def shape_distance(a: np.ndarray, b: np.ndarray) -> float:
     """0 for one shape, more the less alike: one minus the best correlation of `b`'s glyph over `a` within SHIFT
     pixels either way."""
     scores = cv2.matchTemplate(a, b[SHIFT:-SHIFT, SHIFT:-SHIFT], cv2.TM_CCOEFF_NORMED)
@@ -188,7 +188,7 @@ def _distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _to_references(shape: np.ndarray) -> dict[str, float]:
-    """Digit → `_distance` from `shape` to its nearest reference glyph, all in one matrix product: every shifted
+    """Digit → `shape_distance` from `shape` to its nearest reference glyph, all in one matrix product: every shifted
     window of `shape` against every reference."""
     windows = np.lib.stride_tricks.sliding_window_view(shape, (SHAPE, SHAPE)).reshape(-1, SHAPE * SHAPE)
     scores = (_unit(windows) @ _references().T).max(axis=0).reshape(len(DIGITS), -1)
@@ -214,7 +214,7 @@ class _Cluster:
 
 def _clusters(glyphs: list[_Glyph]) -> list[_Cluster]:
     """Each character's occurrences, grouped around the first one not yet placed. Shapes are centred on their own
-    ink, so occurrences of one glyph line up without the shifting `_distance` tries: one matrix product compares
+    ink, so occurrences of one glyph line up without the shifting `shape_distance` tries: one matrix product compares
     the rest of them with the new cluster's first occurrence."""
     by_char: dict[str, list[_Glyph]] = defaultdict(list)
     for glyph in glyphs:
@@ -258,7 +258,7 @@ class _Font:
         self.trusted = len(self.confirmed) >= max(TRUST_MIN, TRUST_SHARE * len(self.usual))
 
     def to_usual(self, cluster: _Cluster, digit: str) -> float:
-        return _distance(cluster.shape, self.usual[digit].shape)
+        return shape_distance(cluster.shape, self.usual[digit].shape)
 
 
 def _by_font(cluster: _Cluster, font: _Font) -> tuple[str, dict] | None:
@@ -292,7 +292,7 @@ def _by_reference(cluster: _Cluster, font: _Font) -> tuple[str, dict] | None:
     if shown in font.usual:
         # A font whose usual glyphs for the two digits are alike but not one (bold digits whose counters fill in at
         # this size) cannot be read between them.
-        if GOOD <= _distance(font.usual[own].shape, font.usual[shown].shape) < OTHER:
+        if GOOD <= shape_distance(font.usual[own].shape, font.usual[shown].shape) < OTHER:
             return None
         # A font draws each digit one way. When the references agree with the font's own `shown`, this glyph must
         # be that one: the very shape, or near it (another size) and clearly not its own digit's usual glyph.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from checks import (classify, extract, ocr, pdf_fonts, pdf_glyphs, pdf_metadata, pdf_overlay, pdf_revisions,
                     proof_capitals, image_provenance, reading, second_opinion, statement_arithmetic)
+from checks import image_compression, image_copymove, image_text
 from checks import bundle, employer, identity, income, social_insurance
 from checks.model import CheckRun, Document, DocumentResult, Finding
 from checks.verdict import Policy, decide, ranked, worst
@@ -17,6 +18,9 @@ DOCUMENT_CHECKS = [
     statement_arithmetic,
     proof_capitals,
     image_provenance,
+    image_text,
+    image_compression,
+    image_copymove,
 ]
 
 
