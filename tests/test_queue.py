@@ -65,6 +65,23 @@ def test_bundle_is_one_job_and_documents_are_one_each(env, samples):
     assert len(list((Store(env["DOCVERIFY_DATA_DIR"]).root / "uploads").rglob("content"))) == 3
 
 
+def test_the_same_submission_is_one_job_and_a_finished_one_is_not_run_again(env, samples):
+    pdf = _pdfs(samples, 1)[0]
+    waiting = Queue(config.load().queue, connection=redis.Redis.from_url(env["DOCVERIFY_REDIS_URL"]),
+                    serializer=JSONSerializer)
+    first = run_cli(["enqueue", pdf], env).stdout.split()
+    assert run_cli(["enqueue", pdf], env).stdout.split() == first and waiting.count == 1
+    run_cli(["worker", "--burst"], env)
+    assert run_cli(["enqueue", pdf], env).stdout.split() == first and waiting.count == 0
+    assert json.loads(run_cli(["status", first[0]], env).stdout)["status"] == "finished"
+    # Another name, or the same file as a bundle, is another result: another job.
+    renamed = samples / "renamed.pdf"
+    renamed.write_bytes((samples / "statement0.pdf").read_bytes())
+    assert run_cli(["enqueue", str(renamed)], env).stdout.split() != first
+    assert run_cli(["enqueue", "--bundle", pdf], env).stdout.split() != first
+    assert waiting.count == 2
+
+
 def test_jobs_carry_references_and_a_timeout(env, samples):
     pdf = _pdfs(samples, 1)[0]
     job_id = run_cli(["enqueue", pdf], env).stdout.strip()

@@ -125,7 +125,7 @@ def enqueue(files, bundle, wait, timeout, as_json):
     uploads = [store.put_upload(data, name) for name, data in read if not isinstance(data, Exception)]
     if not uploads:
         sys.exit(2)
-    ids = jobqueue.submit(settings, conn, uploads, bundle=bundle)
+    ids = jobqueue.submit(settings, conn, uploads, bundle=bundle, store=store)
     if not as_json:
         for job_id in ids:
             click.echo(job_id)

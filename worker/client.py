@@ -40,7 +40,7 @@ def submit_files(files: Sequence[tuple[str, bytes]], bundle: bool = False,
     conn = jobqueue.connect(settings)
     store = Store(settings.data_dir)
     uploads = [store.put_upload(data, name) for name, data in files]
-    (job_id,) = jobqueue.submit(settings, conn, uploads, bundle=bundle)
+    (job_id,) = jobqueue.submit(settings, conn, uploads, bundle=bundle, store=store)
     return job_id
 
 

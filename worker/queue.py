@@ -4,16 +4,19 @@ Jobs use RQ's JSON serializer, so a job can only carry references and options, n
 """
 from __future__ import annotations
 
+import hashlib
+import json
+
 import redis
 from rq import Callback, Queue
 from rq import Worker as RQWorker
 from rq.exceptions import NoSuchJobError
-from rq.job import Job
+from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.timeouts import UnixSignalDeathPenalty
 
 from worker.config import Settings
-from worker.result import new_job_id
+from worker.result import engine_version
 from worker.store import Store, Upload
 
 JOB_FUNCTION = "worker.jobs.verify_job"
@@ -72,19 +75,37 @@ def queue(settings: Settings, conn: redis.Redis) -> Queue:
                  default_timeout=settings.job_timeout)
 
 
-def submit(settings: Settings, conn: redis.Redis, uploads: list[Upload], *, bundle: bool) -> list[str]:
-    """One job for the whole bundle, or one job per document. Returns the job ids."""
+def submit(settings: Settings, conn: redis.Redis, uploads: list[Upload], *, bundle: bool,
+           store: Store | None = None) -> list[str]:
+    """One job for the whole bundle, or one job per document. Returns the job ids.
+
+    Submission is idempotent: the same files (content and name, in order) with the same options and engine
+    version get the same job id, and a job that is queued, running or finished (in Redis or, with `store`, in
+    the store) is not enqueued again. A failed one is run again."""
     groups = [uploads] if bundle else [[u] for u in uploads]
     q = queue(settings, conn)
     ids = []
     for group in groups:
-        job = q.enqueue_call(JOB_FUNCTION, kwargs={"refs": [u.ref() for u in group], "bundle": bundle},
-                             job_id=new_job_id(), timeout=settings.job_timeout,
-                             result_ttl=settings.result_ttl, failure_ttl=settings.result_ttl,
-                             description=f"verify {', '.join(u.name for u in group)}"[:200],
-                             on_failure=Callback(FAILURE_CALLBACK))
-        ids.append(job.id)
+        job_id = _job_id(settings, group, bundle)
+        ids.append(job_id)
+        existing = fetch(conn, job_id)
+        if (store is not None and store.get_result(job_id) is not None) or (
+                existing is not None and existing.get_status(refresh=False) != JobStatus.FAILED):
+            continue
+        q.enqueue_call(JOB_FUNCTION, kwargs={"refs": [u.ref() for u in group], "bundle": bundle},
+                       job_id=job_id, timeout=settings.job_timeout,
+                       result_ttl=settings.result_ttl, failure_ttl=settings.result_ttl,
+                       description=f"verify {', '.join(u.name for u in group)}"[:200],
+                       on_failure=Callback(FAILURE_CALLBACK))
     return ids
+
+
+def _job_id(settings: Settings, group: list[Upload], bundle: bool) -> str:
+    """A job id (32 hex digits, like a random one) from everything the result depends on."""
+    key = json.dumps({"engine": engine_version(), "bundle": bundle, "files": [u.ref() for u in group],
+                      "ocr": settings.ocr_engine, "mask": settings.mask, "policy": repr(settings.policy),
+                      "rules": repr(settings.bundle)}, sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def fetch(conn: redis.Redis, job_id: str) -> Job | None:
