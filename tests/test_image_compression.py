@@ -14,8 +14,7 @@ from reportlab.pdfgen import canvas
 
 from checks import image_compression
 from checks.ingest import open_document
-from tests.test_image_text import (ZENHEI, amounts, codes, document, jpeg, overlaps, photographed, reopened,
-                                   retype, scanned, statement)
+from tests.test_image_text import ZENHEI, amounts, codes, document, jpeg, overlaps, reopened, retype, statement
 
 
 @pytest.fixture(scope="module")
@@ -80,25 +79,6 @@ def test_a_scanned_pdf_page_is_read_from_its_jpeg(page):
     assert [f.code for f in findings] == ["IMG_COMPRESSION_INCONSISTENT"] and findings[0].units == "pt"
     to_points = 595 / image.width
     assert overlaps(findings[0].bbox, [v * to_points for v in box]), codes(findings)
-
-
-@pytest.mark.parametrize("quality", [70, 80, 92])
-def test_a_genuine_export_recompressed_is_not_flagged(page, quality):
-    image, words = page
-    assert image_compression.check(document(jpeg(reopened(jpeg(image, 90)), quality), words)) == []
-
-
-def test_a_genuine_scan_resized_and_saved_again_is_not_flagged(page):
-    image, words = page
-    scan = reopened(jpeg(scanned(image), 92))
-    small = scan.resize((scan.width * 3 // 4, scan.height * 3 // 4), Image.Resampling.LANCZOS)
-    assert image_compression.check(document(jpeg(small, 85), words, scale=0.75)) == []
-
-
-def test_a_genuine_phone_photo_sent_on_is_not_flagged(page):
-    image, words = page
-    photo, matrix = photographed(image, seed=3)
-    assert image_compression.check(document(jpeg(reopened(jpeg(photo, 92)), 80), words, matrix)) == []
 
 
 def test_lossless_images_have_no_jpeg_history():

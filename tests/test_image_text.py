@@ -185,25 +185,6 @@ def test_a_retyped_amount_on_a_phone_photo_is_found(page):
     assert len(findings) == 1 and overlaps(findings[0].bbox, box), codes(findings)
 
 
-@pytest.mark.parametrize("quality", [70, 80, 92])
-def test_a_genuine_export_recompressed_is_not_flagged(page, quality):
-    image, words = page
-    assert image_text.check(document(jpeg(reopened(jpeg(image, 90)), quality), words)) == []
-
-
-def test_a_genuine_scan_resized_is_not_flagged(page):
-    image, words = page
-    scan = scanned(image)
-    small = scan.resize((scan.width * 3 // 4, scan.height * 3 // 4), Image.Resampling.LANCZOS)
-    assert image_text.check(document(jpeg(small, 85), words, scale=0.75)) == []
-
-
-def test_a_genuine_phone_photo_is_not_flagged(page):
-    image, words = page
-    photo, matrix = photographed(image, seed=2)
-    assert image_text.check(document(jpeg(photo, 85), words, matrix)) == []
-
-
 def test_a_clock_or_title_far_larger_than_the_figures_is_not_their_peer(page):
     """A screenshot's status-bar clock is a number too, set three times the size of the page's figures."""
     image, words = page
