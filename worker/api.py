@@ -25,6 +25,9 @@ _MULTIPART = {"requestBody": {"required": True, "content": {"multipart/form-data
                  "description": "One document, or several with bundle=true."},
         "bundle": {"type": "boolean", "default": False,
                    "description": "The files are one applicant's application: check them together."},
+        "callback_url": {"type": "string", "format": "uri",
+                         "description": "POSTed the job's outcome when it ends, signed in X-Docverify-Signature "
+                                        "(HMAC-SHA256 of the body under DOCVERIFY_CALLBACK_SECRET)."},
     }}}}}}
 
 
@@ -45,9 +48,9 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
     @router.post("/jobs", status_code=202, openapi_extra=_MULTIPART,
                  summary="Submit one document, or several as one applicant's bundle")
     async def submit(request: Request) -> dict:
-        files, bundle = await _read_form(request, settings.max_request_bytes)
+        files, bundle, callback_url = await _read_form(request, settings.max_request_bytes)
         try:
-            job_id = await run_in_threadpool(client.submit_files, files, bundle, settings)
+            job_id = await run_in_threadpool(client.submit_files, files, bundle, settings, callback_url)
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         except jobqueue.RedisUnavailable as exc:
@@ -90,8 +93,9 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
     return app
 
 
-async def _read_form(request: Request, limit: int) -> tuple[list[tuple[str, bytes]], bool]:
-    """The uploaded files and the bundle flag, refusing with 413 as soon as the body exceeds `limit` bytes."""
+async def _read_form(request: Request, limit: int) -> tuple[list[tuple[str, bytes]], bool, str | None]:
+    """The uploaded files, the bundle flag and the callback URL, refusing with 413 as soon as the body exceeds
+    `limit` bytes."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"the request exceeds {limit} bytes")
@@ -110,9 +114,10 @@ async def _read_form(request: Request, limit: int) -> tuple[list[tuple[str, byte
         uploads = [f for f in form.getlist("file") if not isinstance(f, str)]
         files = [(f.filename or "upload", await f.read()) for f in uploads]
         bundle = str(form.get("bundle", "false")).lower() == "true"
+        callback_url = str(form.get("callback_url") or "") or None
     if not files:
         raise HTTPException(422, "send the documents as one or more multipart fields named 'file'")
-    return files, bundle
+    return files, bundle, callback_url
 
 
 def _links(job_id: str) -> dict:

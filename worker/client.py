@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from worker import config
+from worker import callback, config
 from worker import queue as jobqueue
 from worker.store import Store
 
@@ -24,23 +24,30 @@ class JobFailed(Exception):
     """The job ended without a result; the message is the recorded reason."""
 
 
-def submit(paths: Sequence[str | Path], bundle: bool = False, settings: config.Settings | None = None) -> str:
-    """Store the files and queue one job: one document, or several as one applicant's bundle."""
-    return submit_files([(str(p), Path(p).read_bytes()) for p in paths], bundle=bundle, settings=settings)
+def submit(paths: Sequence[str | Path], bundle: bool = False, settings: config.Settings | None = None,
+           callback_url: str | None = None) -> str:
+    """Store the files and queue one job: one document, or several as one applicant's bundle. With
+    `callback_url`, the job's outcome is POSTed there, signed with the configured callback secret."""
+    return submit_files([(str(p), Path(p).read_bytes()) for p in paths], bundle=bundle, settings=settings,
+                        callback_url=callback_url)
 
 
 def submit_files(files: Sequence[tuple[str, bytes]], bundle: bool = False,
-                 settings: config.Settings | None = None) -> str:
+                 settings: config.Settings | None = None, callback_url: str | None = None) -> str:
     """Like `submit`, with (name, bytes) pairs. Redis is checked first, so an outage stores nothing."""
     if not files:
         raise ValueError("no files to submit")
     if len(files) > 1 and not bundle:
         raise ValueError("several files are one job only as a bundle; submit documents one by one otherwise")
     settings = settings or config.load()
+    if callback_url:
+        callback.check_url(callback_url)
+        if not settings.callback_secret:
+            raise callback.BadCallback("callbacks are signed: set DOCVERIFY_CALLBACK_SECRET first")
     conn = jobqueue.connect(settings)
     store = Store(settings.data_dir)
     uploads = [store.put_upload(data, name) for name, data in files]
-    (job_id,) = jobqueue.submit(settings, conn, uploads, bundle=bundle, store=store)
+    (job_id,) = jobqueue.submit(settings, conn, uploads, bundle=bundle, store=store, callback_url=callback_url)
     return job_id
 
 

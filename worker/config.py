@@ -22,6 +22,7 @@ class Settings:
     ocr_engine: str = "rapidocr"  # or "tesseract"; see scripts/ocr_bench.py for why
     api_keys: tuple[str, ...] = ()  # keys `docverify serve` accepts in X-API-Key; none means it refuses to start
     max_request_bytes: int = 100 * 1024 * 1024  # one HTTP submission, all its files together
+    callback_secret: str = ""  # signs completion callbacks (worker/callback.py); none: callbacks are refused
     limits: Limits = field(default_factory=Limits)
     policy: Policy = field(default_factory=Policy)
     bundle: Rules = field(default_factory=Rules)  # thresholds of the bundle checks
@@ -62,6 +63,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         ocr_engine=pick("ocr_engine", defaults.ocr_engine),
         api_keys=pick("api_keys", defaults.api_keys, _keys),
         max_request_bytes=pick("max_request_bytes", defaults.max_request_bytes, int),
+        callback_secret=pick("callback_secret", defaults.callback_secret),
         limits=limits,
         policy=policy,
         bundle=rules,

@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from rq import get_current_job
 
 from checks.catalog import input_error
-from worker import config
+from worker import callback, config
+from worker.privacy import mask
 from worker.result import overall, verify
 from worker.store import Store
 
@@ -19,7 +20,7 @@ def _settings() -> config.Settings:
     return config.load()
 
 
-def verify_job(refs: list[dict], bundle: bool) -> dict:
+def verify_job(refs: list[dict], bundle: bool, callback_url: str | None = None) -> dict:
     settings = _settings()
     store = Store(settings.data_dir)
     job = get_current_job()
@@ -38,8 +39,19 @@ def verify_job(refs: list[dict], bundle: bool) -> dict:
                     rules=settings.bundle, masked=settings.mask, ocr_engine=settings.ocr_engine, on_document=progress)
     store.put_result(job.id, result)
     job.meta.update({"stage": "done"})
+    if callback_url:
+        job.meta["callback"] = callback.deliver(callback_url, _summary(job.id, result), settings.callback_secret)
     job.save_meta()
     return {"verdict": overall(result), "documents": len(result["documents"]), "errors": len(result["errors"])}
+
+
+def _summary(job_id: str, result: dict) -> dict:
+    """What a callback says of a finished job: verdicts and codes, masked; the rest is one GET away."""
+    return mask({"job_id": job_id, "status": "finished", "verdict": overall(result),
+                 "documents": [{"file": d["file"], "verdict": d["verdict"], "codes": [f["code"] for f in d["findings"]]}
+                               for d in result["documents"]],
+                 "bundle": result["bundle"]["verdict"] if "bundle" in result else None,
+                 "errors": [{"file": e["file"], "code": e["code"]} for e in result["errors"]]})
 
 
 def warm_up() -> None:
@@ -54,10 +66,17 @@ def warm_up() -> None:
 
 
 def record_failure(job, connection, exc_type, exc_value, traceback) -> None:
-    """RQ's on_failure callback: the store keeps why a job failed, beside the results."""
-    Store(_settings().data_dir).put_failure(job.id, {
+    """RQ's on_failure callback: the store keeps why a job failed, beside the results; a submitter who gave a
+    callback URL is told."""
+    settings = _settings()
+    failure = {
         "job_id": job.id,
         "reason": f"{exc_type.__name__}: {exc_value}",
         "failed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "traceback": "".join(tb.format_tb(traceback))[-4000:] if traceback else "",
-    })
+    }
+    url = (job.kwargs or {}).get("callback_url")
+    if url:
+        failure["callback"] = callback.deliver(url, mask({"job_id": job.id, "status": "failed",
+                                                          "reason": failure["reason"]}), settings.callback_secret)
+    Store(settings.data_dir).put_failure(job.id, failure)

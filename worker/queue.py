@@ -76,23 +76,27 @@ def queue(settings: Settings, conn: redis.Redis) -> Queue:
 
 
 def submit(settings: Settings, conn: redis.Redis, uploads: list[Upload], *, bundle: bool,
-           store: Store | None = None) -> list[str]:
+           store: Store | None = None, callback_url: str | None = None) -> list[str]:
     """One job for the whole bundle, or one job per document. Returns the job ids.
 
     Submission is idempotent: the same files (content and name, in order) with the same options and engine
     version get the same job id, and a job that is queued, running or finished (in Redis or, with `store`, in
-    the store) is not enqueued again. A failed one is run again."""
+    the store) is not enqueued again. A failed one is run again. With `callback_url`, the outcome of each job is
+    POSTed there (worker/callback.py)."""
     groups = [uploads] if bundle else [[u] for u in uploads]
     q = queue(settings, conn)
     ids = []
     for group in groups:
-        job_id = _job_id(settings, group, bundle)
+        job_id = _job_id(settings, group, bundle, callback_url)
         ids.append(job_id)
         existing = fetch(conn, job_id)
         if (store is not None and store.get_result(job_id) is not None) or (
                 existing is not None and existing.get_status(refresh=False) != JobStatus.FAILED):
             continue
-        q.enqueue_call(JOB_FUNCTION, kwargs={"refs": [u.ref() for u in group], "bundle": bundle},
+        kwargs = {"refs": [u.ref() for u in group], "bundle": bundle}
+        if callback_url:
+            kwargs["callback_url"] = callback_url
+        q.enqueue_call(JOB_FUNCTION, kwargs=kwargs,
                        job_id=job_id, timeout=settings.job_timeout,
                        result_ttl=settings.result_ttl, failure_ttl=settings.result_ttl,
                        description=f"verify {', '.join(u.name for u in group)}"[:200],
@@ -100,11 +104,11 @@ def submit(settings: Settings, conn: redis.Redis, uploads: list[Upload], *, bund
     return ids
 
 
-def _job_id(settings: Settings, group: list[Upload], bundle: bool) -> str:
+def _job_id(settings: Settings, group: list[Upload], bundle: bool, callback_url: str | None) -> str:
     """A job id (32 hex digits, like a random one) from everything the result depends on."""
     key = json.dumps({"engine": engine_version(), "bundle": bundle, "files": [u.ref() for u in group],
                       "ocr": settings.ocr_engine, "mask": settings.mask, "policy": repr(settings.policy),
-                      "rules": repr(settings.bundle)}, sort_keys=True)
+                      "rules": repr(settings.bundle), "callback": callback_url}, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
