@@ -53,6 +53,13 @@ _CODES = [
          "A truncated or corrupt file cannot be checked, and corruption itself can hide edits.",
          "An issuer's file opens cleanly.",
          "Interrupted uploads or downloads: re-upload the original file."),
+    Code("INPUT_ACTIVE_CONTENT", "high", "The PDF carries {content}; it is not opened for checking.",
+         "Script, launch actions and embedded files let a PDF act rather than show: run code in a reviewer's "
+         "viewer, or carry another document than the one on the page. Issuers' statements and proofs need none "
+         "of them, so such a file is refused rather than rendered.",
+         "An issuer's statement or proof is pages of text and images, perhaps with a signature and form fields.",
+         "Forms whose fields compute with JavaScript; PDF portfolios that bundle several documents: ask for the "
+         "documents themselves."),
     # --- PDF structure -----------------------------------------------------------------------
     Code("PDF_REVISION_CONTENT_CHANGED", "high",
          "Revision {revision} of {revisions} changed {changed} after the document was first saved.",

@@ -83,6 +83,9 @@ def _open_pdf(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
             raise input_error("INPUT_TOO_MANY_PAGES", pages=len(pdf.pages), limit=limits.max_pages)
         if len(pdf.pages) == 0:
             raise input_error("INPUT_CORRUPT", reason="the PDF has no pages")
+        active = _active_content(pdf)
+        if active:
+            raise input_error("INPUT_ACTIVE_CONTENT", content=", ".join(active))
         pages = read_pdf_pages(data)
     except InputError:
         pdf.close()
@@ -91,6 +94,27 @@ def _open_pdf(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
         pdf.close()
         raise input_error("INPUT_CORRUPT", reason=_first_line(exc)) from None
     return Document(name=name, sha256=sha256, format="pdf", data=data, pages=pages, pdf=pdf)
+
+
+_ACTIONS = {"/JavaScript": "JavaScript", "/Launch": "a launch action", "/ImportData": "an import-data action"}
+
+
+def _active_content(pdf: pikepdf.Pdf) -> list[str]:
+    """What in the file can act rather than show: script or launch actions (on open, on a page, a link, a form
+    field) and embedded files. Statements and proofs need none of it, and a reviewer's viewer should never run it."""
+    found = set()
+    for obj in pdf.objects:
+        if not isinstance(obj, pikepdf.Dictionary):
+            continue
+        triggers = obj.get("/AA")
+        actions = [obj, obj.get("/A"), obj.get("/OpenAction"),
+                   *(triggers.values() if isinstance(triggers, pikepdf.Dictionary) else ())]
+        for action in actions:
+            if isinstance(action, pikepdf.Dictionary) and str(action.get("/S", "")) in _ACTIONS:
+                found.add(_ACTIONS[str(action["/S"])])
+        if obj.get("/Type") == "/EmbeddedFile" or "/EF" in obj:
+            found.add("embedded files")
+    return sorted(found)
 
 
 def _check_pdfium_opens(data: bytes) -> None:

@@ -10,6 +10,8 @@ import pdfplumber
 import pikepdf
 import pytest
 from PIL import Image
+from pypdf import PdfReader, PdfWriter
+from pypdf.actions import JavaScript
 
 from checks.ingest import Limits, open_document, read_pdf_pages, sniff
 from checks.model import InputError
@@ -67,6 +69,35 @@ def test_encrypted_pdf():
     with pikepdf.open(io.BytesIO(text_pdf(["x"]))) as pdf:
         pdf.save(out, encryption=pikepdf.Encryption(user="secret", owner="owner"))
     assert _error(out.getvalue()).code == "INPUT_ENCRYPTED"
+
+
+def _with_pypdf(edit) -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf(["中国工商银行借记账户历史明细"]))))
+    edit(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _launch_link() -> bytes:
+    with pikepdf.open(io.BytesIO(text_pdf(["x"]))) as pdf:
+        action = pikepdf.Dictionary(S=pikepdf.Name.Launch, F=pikepdf.String("calc.exe"))
+        link = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link,
+                                                    Rect=[0, 0, 100, 100], A=action))
+        pdf.pages[0].Annots = pdf.make_indirect(pikepdf.Array([link]))
+        out = io.BytesIO()
+        pdf.save(out)
+        return out.getvalue()
+
+
+@pytest.mark.parametrize("make, content", [
+    (lambda: _with_pypdf(lambda w: w.add_open_action(JavaScript("app.alert('hi');"))), "JavaScript"),
+    (lambda: _with_pypdf(lambda w: w.add_attachment("real_statement.pdf", b"%PDF-1.4 other")), "embedded files"),
+    (_launch_link, "a launch action"),
+], ids=["javascript", "attachment", "launch"])
+def test_active_content_is_refused_by_name(make, content):
+    error = _error(make())
+    assert error.code == "INPUT_ACTIVE_CONTENT" and content in str(error)
 
 
 def test_owner_password_only_still_opens():
