@@ -144,10 +144,12 @@ def _scan_image(doc: Document, page: Page) -> tuple[bytes, dict] | None:
         return None
     for stream in doc.pdf.pages[page.number - 1].get_images().values():
         image = pikepdf.PdfImage(stream)
-        if (image.width, image.height) != tuple(placed["size"]):
+        # Only a DCTDecode image has a JPEG history; asking for any other (JBIG2, CCITT, 1-bit Flate) would
+        # decode it, which needs decoders a scan without one does not deserve to fail on.
+        if (image.width, image.height) != tuple(placed["size"]) or "/DCTDecode" not in image.filters:
             continue
         out = io.BytesIO()
-        # The JPEG as stored (other filters before DCTDecode undone); ".png" when it had to be decoded instead.
+        # The JPEG as stored (other filters before DCTDecode undone).
         if image.extract_to(stream=out) == ".jpg":
             return out.getvalue(), placed
     return None
