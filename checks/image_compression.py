@@ -30,7 +30,6 @@ than on the other grids and better than fresh content, are such a patch.
 from __future__ import annotations
 
 import base64
-import functools
 import io
 from dataclasses import dataclass
 
@@ -41,6 +40,7 @@ from PIL import Image, ImageOps
 
 from checks import reading
 from checks.catalog import finding
+from checks.image_provenance import standard_tables
 from checks.model import Document, Finding, Page
 
 NAME = "image_compression"
@@ -166,12 +166,9 @@ def _blocks(a: np.ndarray) -> np.ndarray:
     return a[:h, :w].reshape(h // B, B, w // B, B).swapaxes(1, 2)
 
 
-@functools.cache
 def _table(quality: int) -> np.ndarray:
-    """libjpeg's luma table at `quality`, as Pillow writes it."""
-    buf = io.BytesIO()
-    Image.new("L", (B, B)).save(buf, "JPEG", quality=quality)
-    return np.array(Image.open(buf).quantization[0], np.float32)
+    """libjpeg's luma table at `quality`, flat, as Pillow reports a file's."""
+    return standard_tables()[quality][0].ravel().astype(np.float32)
 
 
 def _squared_error(luma: np.ndarray, quality: int | np.ndarray) -> np.ndarray:

@@ -169,7 +169,7 @@ class JpegTables:
 
 
 @cache
-def _standard_tables() -> dict[int, tuple[np.ndarray, np.ndarray]]:
+def standard_tables() -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """libjpeg's Annex K tables scaled to each quality 1-100, as libjpeg itself writes them (via Pillow)."""
     sample = Image.new("RGB", (16, 16))
     out = {}
@@ -211,7 +211,7 @@ def jpeg_tables(data: bytes) -> JpegTables | None:
     def distance(std: tuple[np.ndarray, np.ndarray]) -> int:
         return int(np.abs(lum - std[0]).sum() + (np.abs(chrom - std[1]).sum() if chrom is not None else 0))
 
-    standard = _standard_tables()
+    standard = standard_tables()
     quality = min(standard, key=lambda q: (distance(standard[q]), -q))
     editor = next((info for e_lum, e_chrom, info in _editor_tables()
                    if np.array_equal(lum, e_lum) and (chrom is None or np.array_equal(chrom, e_chrom))), None)
