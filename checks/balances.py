@@ -1,11 +1,36 @@
 """Running-balance arithmetic over a statement's transactions, in whichever order the bank prints them."""
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 
 def _d(value: str | None) -> Decimal:
     return Decimal(value) if value else Decimal(0)
+
+
+def amount(value) -> Decimal | None:
+    """An amount as extraction writes it ('1234.50'); None when absent or not a number."""
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+def breaks(ordered: list[dict]) -> list[tuple[int, Decimal]]:
+    """(position, the balance the rows before give) of each row, in time order, whose printed balance does not
+    follow. A row without a printed balance (banks that print it once a day) carries the running figure on to
+    the next printed one, which must then match."""
+    out = []
+    running = None
+    for i, row in enumerate(ordered):
+        credit, debit, balance = (amount(row.get(k)) for k in ("credit", "debit", "balance"))
+        if running is not None:
+            running += (credit or 0) - (debit or 0)
+            if balance is not None and balance != running:
+                out.append((i, running))
+        if balance is not None:
+            running = balance
+    return out
 
 
 def newest_first(transactions: list[dict]) -> bool:

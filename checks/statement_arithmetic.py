@@ -11,9 +11,9 @@ review only.
 """
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from checks.balances import newest_first
+from checks.balances import amount, breaks, newest_first
 from checks.catalog import finding
 from checks.model import Document, Finding
 
@@ -32,33 +32,16 @@ def check(doc: Document) -> list[Finding]:
     return _balances(doc, ordered) + _totals(doc, rows, fields) + _dates(doc, ordered, fields)
 
 
-def _amount(value) -> Decimal | None:
-    try:
-        return Decimal(str(value)) if value not in (None, "") else None
-    except InvalidOperation:
-        return None
-
-
 def _severity(doc: Document, page: int) -> str:
     return "medium" if doc.pages[page - 1].ocr else "high"
 
 
 def _balances(doc: Document, ordered: list[dict]) -> list[Finding]:
-    """Walk the rows in time order with a running balance. Rows without a printed balance (banks that print it
-    once a day) carry the running figure on to the next printed one, which must then match."""
-    steps = []  # (position in time order, expected balance) of each row whose printed balance does not follow
-    running = None
-    for i, row in enumerate(ordered):
-        credit, debit, balance = (_amount(row.get(k)) for k in ("credit", "debit", "balance"))
-        if running is not None:
-            running += (credit or 0) - (debit or 0)
-            if balance is not None and balance != running:
-                steps.append((i, running))
-        if balance is not None:
-            running = balance
+    """Rows whose balance does not follow from the rows before them (`ordered`: in time order)."""
+    steps = breaks(ordered)
     # A changed amount breaks its own row. A changed balance breaks its row and the next, which follows the
     # changed figure by exactly the opposite difference: that second break is the same edit, reported once.
-    differences = {i: _amount(ordered[i]["balance"]) - expected for i, expected in steps}
+    differences = {i: amount(ordered[i]["balance"]) - expected for i, expected in steps}
     edits = [(i, expected) for i, expected in steps if differences.get(i - 1) != -differences[i]]
     out = []
     for i, expected in edits[:MAX_ROWS]:
@@ -83,11 +66,11 @@ def _totals(doc: Document, rows: list[dict], fields: dict) -> list[Finding]:
     """The totals a bank prints under the rows (收入合计 12 笔 …) against the rows themselves."""
     out = []
     for name, column in TOTALS:
-        amounts = [a for a in (_amount(r.get(column)) for r in rows) if a]
+        amounts = [a for a in (amount(r.get(column)) for r in rows) if a]
         observed = {"count": len(amounts), "total": sum(amounts, Decimal(0))}
         for part in ("count", "total"):
             stated = fields.get(f"{name}_{part}")
-            value = _amount(stated["value"]) if stated else None
+            value = amount(stated["value"]) if stated else None
             if value is not None and value != observed[part]:
                 out.append(finding("BALANCE_TOTAL_MISMATCH", page=stated["page"], bbox=stated["bbox"],
                                    units=doc.pages[stated["page"] - 1].units,
