@@ -17,7 +17,7 @@ from pdfminer.layout import LTChar, LTContainer, LTImage, LTRect
 from pdfplumber.page import fix_fontname_bytes
 from pdfplumber.utils import resolve_all
 from pdfplumber.utils.text import WordExtractor
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from checks.catalog import input_error
 from checks.model import Document, InputError, Page, Word
@@ -76,7 +76,7 @@ def _open_pdf(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
     except pikepdf.PasswordError:
         raise input_error("INPUT_ENCRYPTED") from None
     except Exception as exc:  # qpdf reports damage through several exception types
-        raise input_error("INPUT_CORRUPT", reason=_first_line(exc)) from None
+        raise _damaged(exc) from None
     try:
         _check_pdfium_opens(data)
         if len(pdf.pages) > limits.max_pages:
@@ -92,7 +92,7 @@ def _open_pdf(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
         raise
     except Exception as exc:
         pdf.close()
-        raise input_error("INPUT_CORRUPT", reason=_first_line(exc)) from None
+        raise _damaged(exc) from None
     return Document(name=name, sha256=sha256, format="pdf", data=data, pages=pages, pdf=pdf)
 
 
@@ -234,10 +234,20 @@ def _open_image(name: str, sha256: str, data: bytes, limits: Limits) -> Document
         pixels = re.search(r"\((\d+) pixels\)", str(exc))
         raise input_error("INPUT_TOO_MANY_PIXELS", pixels=pixels[1] if pixels else "too many",
                           limit=limits.max_pixels) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise input_error("INPUT_CORRUPT", reason=_first_line(exc)) from None
+    except InputError:
+        raise
+    except Exception as exc:  # decoders report damage through many types: pillow-heif's EOFError, struct.error, …
+        raise _damaged(exc) from None
     page = Page(number=1, width=float(image.width), height=float(image.height), units="px")
     return Document(name=name, sha256=sha256, format="image", data=data, pages=[page], image=image)
+
+
+def _damaged(exc: Exception) -> InputError:
+    """INPUT_CORRUPT for what a parser raised, except running out of memory: that is the worker's memory limit
+    (or the machine's), not damage, and it must fail the job rather than blame the file."""
+    if isinstance(exc, MemoryError):
+        raise exc
+    return input_error("INPUT_CORRUPT", reason=_first_line(exc))
 
 
 def _first_line(exc: Exception) -> str:

@@ -26,7 +26,9 @@ def test_submit_status_result(env):
     assert [d["file"] for d in result["documents"]] == ["statement.pdf"]
     both = client.result(bundle)
     assert [d["file"] for d in both["documents"]] == ["statement.pdf", "proof.pdf"] and "bundle" in both
-    assert client.status(bundle)["meta"] == {"stage": "done", "document": 2, "documents": 2}
+    meta = client.status(bundle)["meta"]
+    assert {k: meta[k] for k in ("stage", "document", "documents")} == {"stage": "done", "document": 2, "documents": 2}
+    assert meta["pid"] > 0 and meta["host"]
 
 
 def test_failed_job_raises_with_its_reason(env):
@@ -45,4 +47,4 @@ def test_refusals_store_nothing(env, monkeypatch):
     monkeypatch.setenv("DOCVERIFY_REDIS_URL", "redis://127.0.0.1:1/0")
     with pytest.raises(RedisUnavailable):
         client.submit(pdfs[:1])
-    assert not (Store(env["DOCVERIFY_DATA_DIR"]).root / "uploads").exists()
+    assert Store(env["DOCVERIFY_DATA_DIR"]).upload_count() == 0

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 import redis
-from rq import Callback, Queue
+from rq import Callback, Queue, Retry
 from rq.serializers import JSONSerializer
 
 from tests.conftest import DOCVERIFY, run_cli
@@ -62,7 +62,7 @@ def test_bundle_is_one_job_and_documents_are_one_each(env, samples):
     result = json.loads(run_cli(["result", bundle.stdout.split()[0], "--json"], env).stdout)
     assert len(result["documents"]) == 3 and result["bundle"]["verdict"] in ("pass", "review", "reject")
     # the same three files were uploaded twice: stored once each
-    assert len(list((Store(env["DOCVERIFY_DATA_DIR"]).root / "uploads").rglob("content"))) == 3
+    assert Store(env["DOCVERIFY_DATA_DIR"]).upload_count() == 3
 
 
 def test_the_same_submission_is_one_job_and_a_finished_one_is_not_run_again(env, samples):
@@ -107,16 +107,18 @@ def test_wait_prints_verdicts_and_exit_status(env, samples):
     assert done.returncode in (0, 1)
 
 
-def test_failing_job_is_recorded_with_its_reason(env):
+def test_failing_job_is_recorded_with_its_reason_and_not_retried(env):
+    """A job that fails on what it was given fails the same way every time: it ends at once, retries or not."""
     conn = redis.Redis.from_url(env["DOCVERIFY_REDIS_URL"])
     q = Queue("docverify", connection=conn, serializer=JSONSerializer)
     job = q.enqueue_call(JOB_FUNCTION, kwargs={"refs": [{"sha256": "not-a-hash", "name": "x.pdf"}],
                                                "bundle": False},
-                         on_failure=Callback("worker.jobs.record_failure"))
+                         retry=Retry(max=3), on_failure=Callback("worker.jobs.record_failure"))
     run_cli(["worker", "--burst"], env)
     status = json.loads(run_cli(["status", job.id], env).stdout)
     assert status["status"] == "failed"
-    assert "not a sha256" in status["failure"]["reason"]
+    assert "not a sha256" in status["failure"]["reason"] and status["failure"]["attempts"] == 1
+    assert fetch(conn, job.id).get_status() == "failed"
     res = run_cli(["result", job.id], env)
     assert res.returncode == 2 and "failed" in res.stderr
 
@@ -140,4 +142,5 @@ def test_job_over_its_timeout_is_killed_and_recorded(env, tmp_path):
     status = json.loads(run_cli(["status", job_id], slow).stdout)
     assert status["status"] == "failed"
     assert "exceeded its timeout of 1 s" in status["failure"]["reason"]
+    assert status["failure"]["attempts"] == 1  # an overrun is not retried: it would overrun again
     assert Store(env["DOCVERIFY_DATA_DIR"]).get_result(job_id) is None

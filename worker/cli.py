@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import click
+import redis
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -160,16 +161,45 @@ def _wait(settings, store: Store, ids: list[str], timeout: float) -> list[dict |
 @main.command("worker")
 @click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
 @click.option("--queues", "queues", multiple=True, metavar="NAME", help="Queues to listen on (default: docverify).")
-@click.option("--with-scheduler", is_flag=True, help="Also run RQ's scheduler (for retries with intervals).")
+@click.option("--with-scheduler/--without-scheduler", default=True, show_default=True,
+              help="Also run RQ's scheduler, which enqueues retries when their interval is up.")
 def worker_cmd(burst, queues, with_scheduler):
-    """Run an RQ worker that processes docverify jobs."""
+    """Run an RQ worker that processes docverify jobs.
+
+    If Redis goes away (a restart, a failover), the worker waits for it to come back and goes on; SIGTERM is a
+    warm shutdown (the running job finishes first)."""
     from worker.jobs import warm_up
 
     warm_up()  # once here, so every forked work horse inherits loaded modules and filled caches
     settings = config.load()
-    conn = _connect(settings)
-    w = jobqueue.Worker(list(queues) or [settings.queue], connection=conn)
-    w.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+    store = Store(settings.data_dir)
+    while True:
+        conn = _connect(settings)
+        w = jobqueue.Worker(list(queues) or [settings.queue], settings, store, connection=conn)
+        try:
+            w.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+        except (redis.ConnectionError, redis.TimeoutError):
+            pass  # RQ's own clean-up on the way out needs the Redis that is gone
+        if burst or w._stop_requested or _reachable(conn):
+            return
+        err.print("docverify worker: lost Redis; waiting for it to come back")
+        while not _reachable(conn):
+            time.sleep(1)
+
+
+def _reachable(conn) -> bool:
+    try:
+        return bool(conn.ping())
+    except (redis.ConnectionError, redis.TimeoutError):
+        return False
+
+
+@main.command()
+def reconcile():
+    """Enqueue again every accepted submission whose RQ job is gone (workers also do this on their own)."""
+    settings = config.load()
+    for job_id in jobqueue.reconcile(settings, _connect(settings), Store(settings.data_dir)):
+        click.echo(job_id)
 
 
 @main.command()

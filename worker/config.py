@@ -23,6 +23,13 @@ class Settings:
     api_keys: tuple[str, ...] = ()  # keys `docverify serve` accepts in X-API-Key; none means it refuses to start
     max_request_bytes: int = 100 * 1024 * 1024  # one HTTP submission, all its files together
     callback_secret: str = ""  # signs completion callbacks (worker/callback.py); none: callbacks are refused
+    retries: int = 3  # further attempts after a transient failure (a killed work horse, a lost worker, I/O)
+    retry_intervals: tuple[int, ...] = (10, 30, 60)  # seconds before each further attempt
+    memory_limit_mb: int = 4096  # address space of one work horse; a job over it fails; 0 = no limit
+    heartbeat_interval: int = 15  # a running job's heartbeat; a dead host's job is given up 60 s after the last
+    maintenance_interval: int = 15  # how often a worker looks for abandoned jobs and lost submissions
+    worker_ttl: int = 60  # how long a silent worker stays registered
+    reconcile_after: int = 60  # an accepted submission with no RQ job for this long is enqueued again
     limits: Limits = field(default_factory=Limits)
     policy: Policy = field(default_factory=Policy)
     bundle: Rules = field(default_factory=Rules)  # thresholds of the bundle checks
@@ -64,16 +71,31 @@ def load(env: dict[str, str] | None = None) -> Settings:
         api_keys=pick("api_keys", defaults.api_keys, _keys),
         max_request_bytes=pick("max_request_bytes", defaults.max_request_bytes, int),
         callback_secret=pick("callback_secret", defaults.callback_secret),
+        retries=pick("retries", defaults.retries, int),
+        retry_intervals=pick("retry_intervals", defaults.retry_intervals, _ints),
+        memory_limit_mb=pick("memory_limit_mb", defaults.memory_limit_mb, int),
+        heartbeat_interval=pick("heartbeat_interval", defaults.heartbeat_interval, int),
+        maintenance_interval=pick("maintenance_interval", defaults.maintenance_interval, int),
+        worker_ttl=pick("worker_ttl", defaults.worker_ttl, int),
+        reconcile_after=pick("reconcile_after", defaults.reconcile_after, int),
         limits=limits,
         policy=policy,
         bundle=rules,
     )
 
 
-def _keys(value) -> tuple[str, ...]:
-    """A TOML list, or the comma-separated DOCVERIFY_API_KEYS."""
+def _items(value) -> list[str]:
+    """A TOML list, or a comma-separated variable such as DOCVERIFY_API_KEYS=a,b."""
     items = value.split(",") if isinstance(value, str) else value
-    return tuple(k.strip() for k in items if k.strip())
+    return [str(i).strip() for i in items if str(i).strip()]
+
+
+def _keys(value) -> tuple[str, ...]:
+    return tuple(_items(value))
+
+
+def _ints(value) -> tuple[int, ...]:
+    return tuple(int(i) for i in _items(value))
 
 
 def _truthy(value) -> bool:

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import functools
-from importlib import resources
+import os
+import signal
+import socket
 import traceback as tb
 from datetime import datetime, timezone
+from importlib import resources
 
+import redis
 from rq import get_current_job
+from rq.exceptions import AbandonedJobError
 
 from checks.catalog import input_error
 from worker import callback, config
@@ -24,6 +29,9 @@ def verify_job(refs: list[dict], bundle: bool, callback_url: str | None = None) 
     settings = _settings()
     store = Store(settings.data_dir)
     job = get_current_job()
+    # Where the job runs, for operators and for the fault tests that kill it there.
+    job.meta.update({"stage": "reading", "host": socket.gethostname(), "pid": os.getpid()})
+    job.save_meta()
     files = []
     for ref in refs:
         try:
@@ -65,15 +73,54 @@ def warm_up() -> None:
     verify([("warmup.pdf", sample)], bundle=False, masked=False)
 
 
+# Failures that another attempt may not meet: the host, the work horse or the storage gave way, not the input.
+# Everything else (a timeout, the memory limit, a bug met by this input) fails the same way every time.
+TRANSIENT = (AbandonedJobError, redis.ConnectionError, redis.TimeoutError, OSError)
+
+
 def record_failure(job, connection, exc_type, exc_value, traceback) -> None:
-    """RQ's on_failure callback: the store keeps why a job failed, beside the results; a submitter who gave a
-    callback URL is told."""
+    """RQ's on_failure callback, called on every failed attempt (and by RQ's cleanup for an abandoned job).
+
+    A transient failure with retries left is only noted: RQ retries the job. Any other failure ends the job
+    here: no retry, and the store keeps why, beside the results; a submitter who gave a callback URL is told."""
+    if not issubclass(exc_type, TRANSIENT):
+        job.retries_left = 0  # RQ reads it right after this callback to decide on a retry
+    reason = f"{exc_type.__name__}: {exc_value}"
+    if isinstance(exc_value, MemoryError):
+        reason = f"MemoryError: the job needed more than the work horse's {_settings().memory_limit_mb} MB"
+    _end(job, reason, _trace(traceback))
+
+
+def _trace(traceback) -> str:
+    """A traceback's text; RQ's cleanup of an abandoned job passes the cleaner's own stack instead."""
+    if traceback is None:
+        return ""
+    lines = traceback.format() if isinstance(traceback, tb.StackSummary) else tb.format_tb(traceback)
+    return "".join(lines)[-4000:]
+
+
+def horse_killed(job, pid: int, status: int, rusage) -> None:
+    """RQ's handler for a work horse that died without finishing (SIGKILL by an operator or the kernel's OOM
+    killer); RQ retries the job afterwards while it has retries left."""
+    how = f"signal {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status) else f"exit {status >> 8}"
+    _end(job, f"the work horse (pid {pid}) died: {how}", "")
+
+
+def _end(job, reason: str, traceback: str) -> None:
+    """Note a failed attempt in the job's meta; when no retry is left, record the final failure."""
+    job.get_meta(refresh=True)  # the work horse wrote progress there that this process has not seen
+    attempts = job.meta.get("failed_attempts", []) + [reason[:300]]
+    job.meta["failed_attempts"] = attempts
+    job.save_meta()
+    if job.retries_left:
+        return
     settings = _settings()
     failure = {
         "job_id": job.id,
-        "reason": f"{exc_type.__name__}: {exc_value}",
+        "reason": reason,
+        "attempts": len(attempts),
         "failed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "traceback": "".join(tb.format_tb(traceback))[-4000:] if traceback else "",
+        "traceback": traceback,
     }
     url = (job.kwargs or {}).get("callback_url")
     if url:

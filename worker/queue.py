@@ -1,19 +1,32 @@
-"""The RQ side: connect to Redis, put jobs on the queue, read their state back.
+"""The RQ side: connect to Redis, put jobs on the queue, read their state back, and make sure that every
+accepted submission ends in a result or a recorded failure.
 
 Jobs use RQ's JSON serializer, so a job can only carry references and options, never file bytes.
+
+What keeps a submission from being lost, in the order things can go wrong:
+- the upload and the submission are in the store before the job is enqueued (`submit`);
+- a transient failure (a killed work horse, a lost worker host, an I/O error) is retried by RQ with the
+  configured intervals, which RQ's scheduler (`docverify worker` runs one) enqueues; an input that fails the
+  same way every time is not retried (worker/jobs.py decides);
+- a worker host that dies stops its job's heartbeat: 60 s after the last one the job counts as abandoned,
+  and the next maintenance pass of any worker (every `maintenance_interval` s) retries it;
+- a job that Redis lost altogether is enqueued again from the store by `reconcile`, which the workers run
+  on the same interval.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import resource
+from datetime import datetime, timezone
 
 import redis
-from rq import Callback, Queue
+from rq import Callback, Queue, Retry
 from rq import Worker as RQWorker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
-from rq.timeouts import UnixSignalDeathPenalty
+from rq.timeouts import JobTimeoutException, UnixSignalDeathPenalty
 
 from worker.config import Settings
 from worker.result import engine_version
@@ -21,6 +34,7 @@ from worker.store import Store, Upload
 
 JOB_FUNCTION = "worker.jobs.verify_job"
 FAILURE_CALLBACK = "worker.jobs.record_failure"
+RECONCILE_LOCK = "docverify:reconcile"
 
 
 class RedisUnavailable(Exception):
@@ -37,16 +51,41 @@ class JobTimeout(BaseException):
 
 class _DeathPenalty(UnixSignalDeathPenalty):
     def handle_death_penalty(self, signum, frame):
-        raise JobTimeout(f"the job exceeded its timeout of {self._timeout} s")
+        # The parent uses the same alarm to wake up for heartbeats while it waits for the work horse: only a
+        # job's own timeout becomes JobTimeout.
+        if issubclass(self._exception, JobTimeoutException):
+            raise JobTimeout(f"the job exceeded its timeout of {self._timeout} s")
+        super().handle_death_penalty(signum, frame)
 
 
 class Worker(RQWorker):
-    """RQ's worker with docverify's serializer and timeout exception."""
+    """RQ's worker with docverify's serializer, timeout exception, intervals, memory limit and reconciler."""
 
     death_penalty_class = _DeathPenalty
 
-    def __init__(self, queues, **kwargs):
-        super().__init__(queues, serializer=JSONSerializer, **kwargs)
+    def __init__(self, queues, settings: Settings, store: Store, **kwargs):
+        from worker.jobs import horse_killed  # jobs imports the checks; only a worker needs them
+
+        super().__init__(queues, serializer=JSONSerializer, worker_ttl=settings.worker_ttl,
+                         maintenance_interval=settings.maintenance_interval,
+                         job_monitoring_interval=settings.heartbeat_interval,
+                         work_horse_killed_handler=horse_killed, **kwargs)
+        self.settings = settings
+        self.store = store
+
+    def main_work_horse(self, job, queue):
+        limit = self.settings.memory_limit_mb * 1024 * 1024
+        if limit:
+            # The forked horse's own address space: a job over it gets MemoryError, the worker lives on.
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        super().main_work_horse(job, queue)
+
+    def run_maintenance_tasks(self):
+        super().run_maintenance_tasks()  # abandoned jobs are retried or failed here
+        # One worker per interval walks the store's pending submissions.
+        if self.connection.set(RECONCILE_LOCK, self.name, nx=True, ex=self.settings.maintenance_interval):
+            for job_id in reconcile(self.settings, self.connection, self.store):
+                self.log.warning("reconcile: job %s had no RQ job; enqueued again", job_id)
 
 
 def connect(settings: Settings) -> redis.Redis:
@@ -96,12 +135,34 @@ def submit(settings: Settings, conn: redis.Redis, uploads: list[Upload], *, bund
         kwargs = {"refs": [u.ref() for u in group], "bundle": bundle}
         if callback_url:
             kwargs["callback_url"] = callback_url
-        q.enqueue_call(JOB_FUNCTION, kwargs=kwargs,
-                       job_id=job_id, timeout=settings.job_timeout,
-                       result_ttl=settings.result_ttl, failure_ttl=settings.result_ttl,
-                       description=f"verify {', '.join(u.name for u in group)}"[:200],
-                       on_failure=Callback(FAILURE_CALLBACK))
+        if store is not None:
+            store.put_pending(job_id, {"kwargs": kwargs,
+                                       "accepted_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        _enqueue(settings, q, job_id, kwargs)
     return ids
+
+
+def _enqueue(settings: Settings, q: Queue, job_id: str, kwargs: dict) -> None:
+    names = ", ".join(ref["name"] for ref in kwargs["refs"])
+    retry = Retry(max=settings.retries, interval=list(settings.retry_intervals)) if settings.retries else None
+    q.enqueue_call(JOB_FUNCTION, kwargs=kwargs, job_id=job_id, timeout=settings.job_timeout,
+                   result_ttl=settings.result_ttl, failure_ttl=settings.result_ttl,
+                   description=f"verify {names}"[:200], retry=retry, on_failure=Callback(FAILURE_CALLBACK))
+
+
+def reconcile(settings: Settings, conn: redis.Redis, store: Store) -> list[str]:
+    """Enqueue again each accepted submission whose RQ job is gone (Redis restarted without its data, or was
+    flushed) and that has been waiting longer than `reconcile_after` seconds. Returns those job ids."""
+    q = queue(settings, conn)
+    now = datetime.now(timezone.utc)
+    again = []
+    for job_id, submission in store.pending():
+        waited = (now - datetime.fromisoformat(submission["accepted_at"])).total_seconds()
+        if waited < settings.reconcile_after or fetch(conn, job_id) is not None:
+            continue
+        _enqueue(settings, q, job_id, submission["kwargs"])
+        again.append(job_id)
+    return again
 
 
 def _job_id(settings: Settings, group: list[Upload], bundle: bool, callback_url: str | None) -> str:

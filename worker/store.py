@@ -1,13 +1,17 @@
-"""Content-addressed storage for uploads and results, on a directory that several hosts may share.
+"""Content-addressed storage for uploads, submissions and results, on storage that several hosts may share.
 
-Layout under the data directory:
+Keys (under the data directory by default):
     uploads/ab/<sha256>/content      the bytes, stored once however often they are uploaded
     uploads/ab/<sha256>/meta.json    first name, size, detected type, first upload time
+    pending/<job_id>.json            a submission accepted and not yet ended: what to enqueue again if its
+                                     RQ job is lost (see worker/queue.py reconcile)
     results/<job_id>.json            the result contract JSON
     failures/<job_id>.json           why a job failed, when it did
 
-Every file is written to a temporary name in its directory and renamed into place, so a reader (or a
-crash) never sees half a file. The methods of Store are the whole interface the rest of worker/ uses.
+`Store` knows these keys; where the bytes live is a `Blobs` backend. `Directory`, the default, writes each
+file to a temporary name and renames it into place, so a reader (or a crash) never sees half a file; an
+S3-compatible object store, whose PUT is atomic too, is another implementation of the same five methods, and
+nothing outside this module changes. The methods of Store are the whole interface the rest of worker/ uses.
 """
 from __future__ import annotations
 
@@ -16,9 +20,11 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 from checks.ingest import sniff
 
@@ -36,25 +42,70 @@ class Upload:
         return {"sha256": self.sha256, "name": self.name}
 
 
-class Store:
+class Blobs(Protocol):
+    """Where the store's bytes live. Keys are relative paths made of [A-Za-z0-9_.-] and '/'."""
+
+    def put(self, key: str, data: bytes) -> None:
+        """Write atomically: a reader sees the old value or the new one, never a part."""
+
+    def get(self, key: str) -> bytes:
+        """The bytes, or FileNotFoundError."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None:
+        """Remove the key; no error if it is already gone."""
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        """Every key under the folder `prefix` (no trailing slash), in no particular order."""
+
+
+class Directory:
+    """Blobs as files under one directory, local or on shared storage (NFS, CephFS, EFS)."""
+
     def __init__(self, root: Path | str):
         self.root = Path(root)
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, data)
+
+    def get(self, key: str) -> bytes:
+        return (self.root / key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return (self.root / key).exists()
+
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        folder = self.root / prefix
+        if folder.is_dir():
+            for path in folder.rglob("*"):
+                if path.is_file() and not path.name.startswith("."):  # temporary files of atomic_write
+                    yield path.relative_to(self.root).as_posix()
+
+
+class Store:
+    def __init__(self, location: Path | str | Blobs):
+        self.blobs: Blobs = Directory(location) if isinstance(location, (str, Path)) else location
 
     # uploads
     def put_upload(self, data: bytes, name: str) -> Upload:
         sha = hashlib.sha256(data).hexdigest()
-        folder = self._upload_dir(sha)
+        folder = self._upload_key(sha)
         name = safe_name(name)
-        if not (folder / "content").exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            atomic_write(folder / "content", data)
+        if not self.blobs.exists(f"{folder}/content"):
+            self.blobs.put(f"{folder}/content", data)
             meta = {"sha256": sha, "name": name, "size": len(data), "type": sniff(data),
                     "uploaded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-            atomic_write(folder / "meta.json", json.dumps(meta, ensure_ascii=False, indent=1).encode())
+            self.blobs.put(f"{folder}/meta.json", json.dumps(meta, ensure_ascii=False, indent=1).encode())
         return Upload(sha, name, len(data))
 
     def read_upload(self, sha256: str) -> bytes:
-        return (self._upload_dir(sha256) / "content").read_bytes()
+        return self.blobs.get(f"{self._upload_key(sha256)}/content")
 
     def upload_if_kept(self, sha256: str) -> bytes | None:
         """An upload's bytes, or None once the store no longer has them: a report then shows no pages."""
@@ -64,47 +115,63 @@ class Store:
             return None
 
     def upload_meta(self, sha256: str) -> dict:
-        return json.loads((self._upload_dir(sha256) / "meta.json").read_text(encoding="utf-8"))
+        return json.loads(self.blobs.get(f"{self._upload_key(sha256)}/meta.json"))
 
-    def _upload_dir(self, sha256: str) -> Path:
+    def upload_count(self) -> int:
+        return sum(1 for key in self.blobs.keys("uploads") if key.endswith("/content"))
+
+    @staticmethod
+    def _upload_key(sha256: str) -> str:
         if not re.fullmatch(r"[0-9a-f]{64}", sha256):
             raise ValueError(f"not a sha256: {sha256!r}")
-        return self.root / "uploads" / sha256[:2] / sha256
+        return f"uploads/{sha256[:2]}/{sha256}"
 
-    # results and failures
-    def put_result(self, job_id: str, result: dict) -> Path:
-        return self._put_json("results", job_id, result)
+    # submissions accepted and not yet ended
+    def put_pending(self, job_id: str, submission: dict) -> None:
+        """Accept a submission; one that failed before and is submitted again starts afresh."""
+        self._put_json("pending", job_id, submission)
+        self.blobs.delete(self._job_key("failures", job_id))
+
+    def pending(self) -> Iterator[tuple[str, dict]]:
+        """(job id, submission) of every accepted submission without a result or a final failure."""
+        for key in self.blobs.keys("pending"):
+            job_id = key.rsplit("/", 1)[1].removesuffix(".json")
+            submission = self._get_json("pending", job_id)
+            if submission is not None:  # ended while we listed
+                yield job_id, submission
+
+    # results and failures; either one ends a submission
+    def put_result(self, job_id: str, result: dict) -> None:
+        self._put_json("results", job_id, result)
+        self.blobs.delete(self._job_key("pending", job_id))
 
     def get_result(self, job_id: str) -> dict | None:
         return self._get_json("results", job_id)
 
-    def put_failure(self, job_id: str, failure: dict) -> Path:
-        return self._put_json("failures", job_id, failure)
+    def put_failure(self, job_id: str, failure: dict) -> None:
+        self._put_json("failures", job_id, failure)
+        self.blobs.delete(self._job_key("pending", job_id))
 
     def get_failure(self, job_id: str) -> dict | None:
         return self._get_json("failures", job_id)
 
     def result_ids(self) -> list[str]:
-        folder = self.root / "results"
-        return sorted(p.stem for p in folder.glob("*.json")) if folder.exists() else []
+        return sorted(key.rsplit("/", 1)[1].removesuffix(".json") for key in self.blobs.keys("results"))
 
-    def _put_json(self, folder: str, job_id: str, payload: dict) -> Path:
-        path = self._job_path(folder, job_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, json.dumps(payload, ensure_ascii=False, indent=1).encode())
-        return path
+    def _put_json(self, folder: str, job_id: str, payload: dict) -> None:
+        self.blobs.put(self._job_key(folder, job_id), json.dumps(payload, ensure_ascii=False, indent=1).encode())
 
     def _get_json(self, folder: str, job_id: str) -> dict | None:
-        path = self._job_path(folder, job_id)
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            return json.loads(self.blobs.get(self._job_key(folder, job_id)))
         except FileNotFoundError:
             return None
 
-    def _job_path(self, folder: str, job_id: str) -> Path:
+    @staticmethod
+    def _job_key(folder: str, job_id: str) -> str:
         if not _JOB_ID.match(job_id):
             raise ValueError(f"not a job id: {job_id!r}")
-        return self.root / folder / f"{job_id}.json"
+        return f"{folder}/{job_id}.json"
 
 
 def atomic_write(path: Path, data: bytes) -> None:
