@@ -13,6 +13,7 @@ import redis
 from rq import get_current_job
 from rq.exceptions import AbandonedJobError
 
+from checks import ocr
 from checks.catalog import input_error
 from worker import callback, config
 from worker.privacy import mask
@@ -67,10 +68,16 @@ def warm_up() -> None:
 
     pdfminer, pikepdf and friends fill caches (CMaps, font tables, lazily imported modules) on first use; a
     work horse is forked per job and throws its caches away, so without this every job pays them again
-    (about 80 ms per job, measured with scripts/bench.py).
+    (about 80 ms per job, measured with scripts/bench.py). The OCR engine is built here too: loading its
+    models costs about 2 s, every job that reads an image would pay it again. It runs single-threaded (see
+    checks.ocr), so the fork copies no thread pool.
     """
     sample = resources.files("worker.data").joinpath("warmup.pdf").read_bytes()
     verify([("warmup.pdf", sample)], bundle=False, masked=False)
+    try:
+        ocr.engine(_settings().ocr_engine)
+    except ocr.EngineUnavailable:
+        pass  # each document that needs OCR says so in its result
 
 
 # Failures that another attempt may not meet: the host, the work horse or the storage gave way, not the input.
