@@ -19,11 +19,16 @@ def amount(value) -> Decimal | None:
 def breaks(ordered: list[dict]) -> list[tuple[int, Decimal]]:
     """(position, the balance the rows before give) of each row, in time order, whose printed balance does not
     follow. A row without a printed balance (banks that print it once a day) carries the running figure on to
-    the next printed one, which must then match."""
+    the next printed one, which must then match. A row without an amount says nothing about the chain (an
+    opening-balance line, or on a scan a row whose amount or whose neighbour could not be read): the walk
+    starts again from its balance, or from the next printed one."""
     out = []
     running = None
     for i, row in enumerate(ordered):
         credit, debit, balance = (amount(row.get(k)) for k in ("credit", "debit", "balance"))
+        if credit is None and debit is None:
+            running = balance
+            continue
         if running is not None:
             running += (credit or 0) - (debit or 0)
             if balance is not None and balance != running:

@@ -113,6 +113,18 @@ def test_rows_without_a_printed_balance_carry_the_running_figure():
         ("BALANCE_ROW_BROKEN", "121.00", "122.00")]
 
 
+def test_a_row_read_without_its_amount_starts_the_walk_again():
+    """On a scan two wrapped rows can merge and lose their figures: the chain is unknown there, not broken;
+    a break after it is still found."""
+    rows = [_row("2025-03-01", None, None, "100.00"), _row("2025-03-02", "50.00", None, "150.00"),
+            _row("2025-03-03", None, None, "74.49"),  # the debit of 75.51 was not read
+            _row("2025-03-04", None, None, None),  # a row merged into its neighbour: nothing read
+            _row("2025-03-05", None, "10.00", "44.49"), _row("2025-03-06", None, "10.00", "30.00")]
+    found = statement_arithmetic.check(_doc_with(rows, {}, ocr="rapidocr"))
+    assert [(f.code, f.evidence["expected"], f.evidence["printed"]) for f in found] == [
+        ("BALANCE_ROW_BROKEN", "34.49", "30.00")]
+
+
 def test_on_ocr_pages_a_broken_row_asks_for_review_only():
     rows = [_row("2025-03-01", None, None, "100.00"), _row("2025-03-02", "50.00", None, "160.00")]
     (found,) = statement_arithmetic.check(_doc_with(rows, {}, ocr="rapidocr"))
