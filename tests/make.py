@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 
 import pikepdf
 from PIL import Image
@@ -62,6 +63,36 @@ def image_bytes(fmt: str, size=(64, 48), **save_kw) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", size, (240, 240, 235)).save(buf, fmt, **save_kw)
     return buf.getvalue()
+
+
+def bomb_png(side: int = 20000) -> bytes:
+    """A side × side one-bit PNG of zeros: a few KB on disk, side² pixels decoded (400 megapixels by default)."""
+    raw = zlib.compress(b"".join(b"\x00" + b"\x00" * (side // 8) for _ in range(side)), 9)
+
+    def chunk(tag, body):
+        return len(body).to_bytes(4, "big") + tag + body + zlib.crc32(tag + body).to_bytes(4, "big")
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", side.to_bytes(4, "big") * 2 + bytes([1, 0, 0, 0, 0]))
+            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+
+
+def encrypted(data: bytes, user: str = "secret") -> bytes:
+    """The PDF saved with a user password (one needed to open it) by qpdf."""
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        pdf.save(out, encryption=pikepdf.Encryption(user=user, owner="owner"))
+    return out.getvalue()
+
+
+def with_pypdf(edit) -> bytes:
+    """A one-line statement cloned by pypdf, `edit(writer)` applied (an open action, an attachment, …)."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf(["中国工商银行借记账户历史明细"]))))
+    edit(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def incremental(data: bytes, edit) -> bytes:
