@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import zlib
+from pathlib import Path
 
 import pikepdf
 from PIL import Image
@@ -147,3 +148,35 @@ def verified(name: str, data: bytes):
         return pipeline.verify_document(doc)
     finally:
         doc.close()
+
+
+SAMPLE_STATEMENT = Path(__file__).resolve().parent.parent / "fixtures" / "samples" / "applicant_01" / "statement.pdf"
+OVERSIZED = 1_200_000  # bytes of the oversized upload; run with a max_file_bytes below it
+
+
+def hostile_files() -> dict[str, bytes]:
+    """Name → bytes of uploads that must each end in an INPUT_ error naming the file (the PNG named .pdf is
+    checked as the image it is), beside one genuine statement ("statement.pdf")."""
+    from pypdf.actions import JavaScript
+
+    good = SAMPLE_STATEMENT.read_bytes()
+    jpeg = image_bytes("JPEG", size=(400, 300))
+    png = bytearray(image_bytes("PNG", size=(300, 200)))
+    png[12:16] = b"JUNK"  # the IHDR chunk's type: no decoder can start
+    return {
+        "statement.pdf": good,
+        "encrypted.pdf": encrypted(text_pdf(["中国建设银行个人活期账户全部交易明细"])),
+        "truncated.pdf": good[: len(good) // 2],
+        "truncated.jpg": jpeg[: len(jpeg) // 2],
+        "corrupt.png": bytes(png),
+        "empty.pdf": b"",
+        "screenshot.pdf": image_bytes("PNG", size=(320, 200)),
+        "javascript.pdf": with_pypdf(lambda w: w.add_open_action(JavaScript("app.alert('hi');"))),
+        "attachment.pdf": with_pypdf(lambda w: w.add_attachment("real_statement.pdf", b"%PDF-1.4 other")),
+        "bomb.png": bomb_png(),
+        "oversized.pdf": b"%PDF-1.7\n" + b"%" * OVERSIZED,
+        "photo.jpg": b"Dear reviewer, this is a text file.\n",
+        "../../etc/passwd.pdf": b"root:x:0:0:root:/root:/bin/bash\n",
+        "..\\..\\x.pdf": good[:1000],
+        "bad\x1b[31mname\n\x07.pdf": b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n",
+    }
