@@ -18,7 +18,7 @@ from pdfminer.layout import LTChar, LTContainer, LTImage, LTRect
 from pdfplumber.page import fix_fontname_bytes
 from pdfplumber.utils import resolve_all
 from pdfplumber.utils.text import WordExtractor
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 from pillow_heif import register_heif_opener
 
 from checks.catalog import input_error
@@ -273,7 +273,9 @@ def _open_image(name: str, sha256: str, data: bytes, kind: str, limits: Limits) 
         pixels = re.search(r"\((\d+) pixels\)", str(exc))
         raise input_error("INPUT_TOO_MANY_PIXELS", pixels=pixels[1] if pixels else "too many",
                           limit=limits.max_pixels) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except InputError:
+        raise
+    except Exception as exc:  # decoders report damage through many types: pillow-heif's EOFError, struct.error, …
         raise input_error("INPUT_CORRUPT", reason=_first_line(exc)) from None
     page = Page(number=1, width=float(image.width), height=float(image.height), units="px")
     return Document(name=name, sha256=sha256, format="image", data=data, pages=[page], image=image)
