@@ -39,8 +39,8 @@ _IMAGE_MAGIC = [
 ]
 # ISO-BMFF brands of HEIF stills with HEVC inside, the ones libheif decodes here (AVIF's AV1 it does not).
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1")
-# Pillow's name of each sniffed image type: an image is parsed only by the decoder its magic bytes name.
-_PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "tiff": "TIFF", "webp": "WEBP", "bmp": "BMP", "heic": "HEIF"}
+# The image types accepted, with Pillow's name of each: an image is parsed only by the decoder its magic bytes name.
+IMAGE_FORMATS = {"jpeg": "JPEG", "png": "PNG", "tiff": "TIFF", "webp": "WEBP", "bmp": "BMP", "heic": "HEIF"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,8 @@ def sniff(data: bytes) -> str:
         return "zip/office"
     if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
         return "heic"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis"):
+        return "avif"
     return "unknown"
 
 
@@ -77,7 +79,7 @@ def open_document(name: str, data: bytes, limits: Limits = Limits()) -> Document
     kind = sniff(data)
     if kind == "pdf":
         return _open_pdf(name, sha256, data, limits)
-    if kind in _PIL_FORMATS:
+    if kind in IMAGE_FORMATS:
         return _open_image(name, sha256, data, kind, limits)
     raise input_error("INPUT_UNSUPPORTED", detected=kind)
 
@@ -263,7 +265,7 @@ def _open_image(name: str, sha256: str, data: bytes, kind: str, limits: Limits) 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[kind]])
+            image = Image.open(io.BytesIO(data), formats=[IMAGE_FORMATS[kind]])
             if image.width * image.height > limits.max_total_pixels:
                 raise input_error("INPUT_TOO_MANY_RENDERED_PIXELS", pixels=image.width * image.height, dpi=DPI,
                                   limit=limits.max_total_pixels)

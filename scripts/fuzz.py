@@ -31,7 +31,7 @@ from checks.ocr import DEFAULT_ENGINE  # noqa: E402
 from tests.fuzzing import CORPUS, Violation, mutated, outcome  # noqa: E402
 
 TARGETS = {  # seed kinds, whether the checks run after opening
-    "ingest": (("pdf", "image"), False),
+    "ingest": (("pdf", "image", "other"), False),
     "pipeline": (("pdf",), True),
     "image": (("image",), True),
 }

@@ -27,7 +27,7 @@ from PIL import Image
 
 from checks import pipeline
 from checks.catalog import CATALOG
-from checks.ingest import Limits, open_document, sniff
+from checks.ingest import IMAGE_FORMATS, Limits, open_document, sniff
 from checks.model import DocumentResult, InputError
 from checks.ocr import DEFAULT_ENGINE
 from tests.make import OVERSIZED, encrypted, hostile_files, image_bytes, incremental, rewrite, text_pdf
@@ -48,7 +48,9 @@ class Seed:
 
     @property
     def kind(self) -> str:
-        return "pdf" if sniff(self.data) == "pdf" else "image"
+        """'pdf', 'image' (one the ingest decodes) or 'other' (text, an empty file)."""
+        kind = sniff(self.data) if self.data else "empty"
+        return kind if kind == "pdf" else "image" if kind in IMAGE_FORMATS else "other"
 
 
 @functools.cache
@@ -288,7 +290,7 @@ _BYTE_MUTATIONS = [flip_bytes, truncate, duplicate_chunk, remove_chunk, splice]
 
 
 @st.composite
-def mutated(draw, kinds: tuple[str, ...] = ("pdf", "image")) -> tuple[str, bytes]:
+def mutated(draw, kinds: tuple[str, ...] = ("pdf", "image", "other")) -> tuple[str, bytes]:
     """(name, bytes): a seed of one of `kinds`, mutated one to three times by mutations that suit it."""
     seed = draw(st.sampled_from([s for s in seeds() if s.kind in kinds]))
     data = seed.data

@@ -59,6 +59,7 @@ def test_empty_unsupported_oversized():
     assert _error(b"PK\x03\x04 a docx").code == "INPUT_UNSUPPORTED"
     assert "zip/office" in _error(b"PK\x03\x04 a docx").message
     assert _error(b"hello").code == "INPUT_UNSUPPORTED"
+    assert "(avif)" in _error(b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00").message  # no AV1 decoder here
     assert _error(text_pdf(["x"]), Limits(max_file_bytes=100)).code == "INPUT_TOO_LARGE"
     assert _error(text_pdf(["x"], pages=3), Limits(max_pages=2)).code == "INPUT_TOO_MANY_PAGES"
 
