@@ -92,7 +92,7 @@ def _open_pdf(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
     except Exception as exc:  # qpdf reports damage through several exception types
         raise input_error("INPUT_CORRUPT", reason=_first_line(exc)) from None
     try:
-        _check_pdfium_opens(data)
+        _check_pdfium_opens(data, len(pdf.pages))
         if len(pdf.pages) > limits.max_pages:
             raise input_error("INPUT_TOO_MANY_PAGES", pages=len(pdf.pages), limit=limits.max_pages)
         if len(pdf.pages) == 0:
@@ -101,6 +101,9 @@ def _open_pdf(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
         if active:
             raise input_error("INPUT_ACTIVE_CONTENT", content=", ".join(active))
         pages = read_pdf_pages(data)
+        if len(pages) != len(pdf.pages):
+            raise input_error("INPUT_CORRUPT", reason=f"PDF readers disagree on the number of pages (qpdf "
+                                                      f"{len(pdf.pages)}, pdfminer {len(pages)})")
         _check_pdf_pixels(pages, limits)
     except InputError:
         pdf.close()
@@ -155,15 +158,22 @@ def _side(value) -> int:
     return math.ceil(min(abs(value), 1 << 40))
 
 
-def _check_pdfium_opens(data: bytes) -> None:
+def _check_pdfium_opens(data: bytes, pages: int) -> None:
     """Rendering and the paint-order checks use PDFium, which refuses some files qpdf accepts (a user password
-    that qpdf gets past, for one): such a file could only be half checked, so it is refused like the rest."""
+    that qpdf gets past, for one): such a file could only be half checked, so it is refused like the rest. So is
+    a damaged page tree that PDFium reads as another number of pages than qpdf: the checks pair pages by index."""
     try:
-        pdfium.PdfDocument(data).close()
+        document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
             raise input_error("INPUT_ENCRYPTED") from None
         raise input_error("INPUT_CORRUPT", reason=f"PDFium: {exc}") from None
+    try:
+        if len(document) != pages:
+            raise input_error("INPUT_CORRUPT", reason=f"PDF readers disagree on the number of pages (qpdf {pages}, "
+                                                      f"PDFium {len(document)})")
+    finally:
+        document.close()
 
 
 def read_pdf_pages(data: bytes, numbers: set[int] | None = None) -> list[Page]:

@@ -26,16 +26,14 @@ def test_corpus_file_holds_the_property(path):
     assert label == "checked" or label.startswith("INPUT_")
 
 
-@SHORT
-@settings(max_examples=150)
+@settings(SHORT, max_examples=150)
 @given(mutated())
 def test_any_mutated_upload_opens_or_is_refused(case):
     label, _ = outcome(*case, checks=False, seconds=30)
     assert label == "checked" or label.startswith("INPUT_")
 
 
-@SHORT
-@settings(max_examples=30)
+@settings(SHORT, max_examples=30)
 @given(mutated(("pdf",)))
 def test_any_mutated_pdf_is_checked_or_refused(case):
     label, _ = outcome(*case, checks=True, seconds=60)
