@@ -179,4 +179,5 @@ def hostile_files() -> dict[str, bytes]:
         "../../etc/passwd.pdf": b"root:x:0:0:root:/root:/bin/bash\n",
         "..\\..\\x.pdf": good[:1000],
         "bad\x1b[31mname\n\x07.pdf": b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n",
+        "<img src=x onerror=alert(1)>.jpg": b"GIF89a, not a JPEG",
     }

@@ -33,6 +33,7 @@ EXPECTED = {
     "passwd.pdf": "INPUT_UNSUPPORTED",
     "x.pdf": "INPUT_CORRUPT",
     "bad[31mname.pdf": "INPUT_CORRUPT",
+    "<img src=x onerror=alert(1)>.jpg": "INPUT_UNSUPPORTED",
 }
 
 
@@ -70,11 +71,15 @@ def test_hostile_bundle_inline(env, tmp_path):
             path.write_bytes(data)
         paths.append(str(path))
     before = _tree(tmp_path)
-    done = run_cli(["check", "--bundle", "--json", str(tmp_path / "out.json"), *paths], env, cwd=cwd)
+    done = run_cli(["check", "--bundle", "--json", str(tmp_path / "out.json"), "--report", str(tmp_path / "reports"),
+                    *paths], env, cwd=cwd)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and "\x1b[31m" not in done.stdout
-    _assert_outcome(json.loads((tmp_path / "out.json").read_text()))
-    assert _tree(tmp_path) - before == {"out.json"}
+    result = json.loads((tmp_path / "out.json").read_text())
+    _assert_outcome(result)
+    report = (tmp_path / "reports" / f"{result['job_id']}.html").read_text(encoding="utf-8")
+    assert "passwd.pdf" in report and "<img src=x" not in report and "&lt;img src=x" in report
+    assert {p.split("/")[0] for p in _tree(tmp_path) - before} == {"out.json", "reports"}
 
 
 def test_hostile_bundle_through_the_queue_and_the_worker_goes_on(env, tmp_path, monkeypatch):
