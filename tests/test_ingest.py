@@ -250,8 +250,7 @@ def test_parser_messages_do_not_carry_the_stream_repr():
 
 
 def test_heic_photo_is_checked_as_an_image():
-    from pillow_heif import register_heif_opener  # noqa: F401  (checks.ingest registered it; saving needs it too)
-
+    # checks.ingest registered pillow-heif with Pillow, for saving as for opening
     img = Image.new("RGB", (320, 200), (245, 245, 240))
     exif = img.getexif()
     exif[0x0131] = "Adobe Photoshop 25.0 (Macintosh)"  # Software
