@@ -29,10 +29,10 @@ _CODES = [
          "The path given on the command line does not exist or is not readable.",
          "A readable file.",
          "A typo in the path or missing permissions."),
-    Code("INPUT_UNSUPPORTED", "high", "The file type is not supported ({detected}); expected PDF, JPEG, PNG, TIFF, WebP or BMP.",
+    Code("INPUT_UNSUPPORTED", "high", "The file type is not supported ({detected}); expected PDF, JPEG, PNG, TIFF, WebP, BMP or HEIC.",
          "Types are sniffed from the bytes, not the extension, so a renamed file cannot slip past the checks.",
          "A PDF exported by the issuer, or a photo/scan saved as JPEG or PNG.",
-         "Office documents or HEIC photos: convert them to PDF or JPEG first."),
+         "Office documents or AVIF photos: convert them to PDF or JPEG first."),
     Code("INPUT_TOO_LARGE", "high", "The file is {size} bytes, above the limit of {limit} bytes.",
          "Very large uploads are refused before parsing to protect the workers.",
          "Statements and proofs are typically well under 20 MB.",
@@ -504,6 +504,14 @@ _CODES = [
          "Bank card numbers carry a Luhn check digit; a number that fails it may have been typed by hand.",
          "A debit card number that passes Luhn.",
          "Corporate accounts and passbooks, whose numbers often have no Luhn digit: a soft signal only."),
+    Code("INPUT_TOO_MANY_RENDERED_PIXELS", "high",
+         "Checking the document would render and decode {pixels} pixels (pages at {dpi} dpi, images as stored), "
+         "above the limit of {limit}.",
+         "Every page is rendered and every image decoded to be checked; a small file can declare huge pages or "
+         "many large images and exhaust a worker's memory before any single image limit is reached.",
+         "An A4 page at 200 dpi is about 3.9 megapixels; a statement of a few pages with a seal image stays far "
+         "below the limit.",
+         "Very long scanned documents or poster-sized pages: split them, or raise limits.max_total_pixels."),
 ]
 
 CATALOG: dict[str, Code] = {c.code: c for c in _CODES}

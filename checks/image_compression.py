@@ -126,8 +126,8 @@ def _stored(doc: Document, page: Page) -> _Stored | None:
     else:
         return None
     with Image.open(io.BytesIO(data)) as image:
-        if image.format != "JPEG" or image.mode not in ("L", "RGB", "YCbCr"):
-            return None
+        if image.format != "JPEG" or image.mode not in ("L", "RGB", "YCbCr") or min(image.size) < B:
+            return None  # (narrower than one 8x8 block: there is no grid to read)
         orientation = image.getexif().get(0x0112, 1) if doc.format == "image" else 1
         table = image.quantization[0]
         image.draft("YCbCr" if image.mode != "L" else "L", image.size)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import re
 import warnings
 from dataclasses import dataclass
@@ -18,10 +19,15 @@ from pdfplumber.page import fix_fontname_bytes
 from pdfplumber.utils import resolve_all
 from pdfplumber.utils.text import WordExtractor
 from PIL import Image, ImageOps
+from pillow_heif import register_heif_opener
 
 from checks.catalog import input_error
 from checks.model import Document, InputError, Page, Word
+from checks.render import DPI
 from checks.table import lines_of
+
+# Phone uploads (iPhones save HEIC by default); registering also lets the image checks reopen doc.data.
+register_heif_opener()
 
 # (magic prefix, offset, detected type); the PDF header may follow up to 1 KiB of junk (PDF 1.7 §7.5.2 leniency).
 _IMAGE_MAGIC = [
@@ -31,13 +37,19 @@ _IMAGE_MAGIC = [
     (b"MM\x00*", "tiff"),
     (b"BM", "bmp"),
 ]
+# ISO-BMFF brands of HEIF stills with HEVC inside, the ones libheif decodes here (AVIF's AV1 it does not).
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1")
+# The image types accepted, with Pillow's name of each: an image is parsed only by the decoder its magic bytes name.
+IMAGE_FORMATS = {"jpeg": "JPEG", "png": "PNG", "tiff": "TIFF", "webp": "WEBP", "bmp": "BMP", "heic": "HEIF"}
 
 
 @dataclass(frozen=True)
 class Limits:
     max_file_bytes: int = 50 * 1024 * 1024
     max_pages: int = 200
-    max_pixels: int = 80_000_000
+    max_pixels: int = 80_000_000  # per image: an image upload, or an image inside a PDF page
+    # Everything one document makes the checks decode: its pages rendered at checks.render.DPI and its images.
+    max_total_pixels: int = 1_000_000_000
 
 
 def sniff(data: bytes) -> str:
@@ -51,8 +63,10 @@ def sniff(data: bytes) -> str:
             return kind
     if data[:4] == b"PK\x03\x04":
         return "zip/office"
-    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1"):
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
         return "heic"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis"):
+        return "avif"
     return "unknown"
 
 
@@ -65,8 +79,8 @@ def open_document(name: str, data: bytes, limits: Limits = Limits()) -> Document
     kind = sniff(data)
     if kind == "pdf":
         return _open_pdf(name, sha256, data, limits)
-    if kind in ("jpeg", "png", "tiff", "webp", "bmp"):
-        return _open_image(name, sha256, data, limits)
+    if kind in IMAGE_FORMATS:
+        return _open_image(name, sha256, data, kind, limits)
     raise input_error("INPUT_UNSUPPORTED", detected=kind)
 
 
@@ -78,7 +92,7 @@ def _open_pdf(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
     except Exception as exc:  # qpdf reports damage through several exception types
         raise _damaged(exc) from None
     try:
-        _check_pdfium_opens(data)
+        _check_pdfium_opens(data, len(pdf.pages))
         if len(pdf.pages) > limits.max_pages:
             raise input_error("INPUT_TOO_MANY_PAGES", pages=len(pdf.pages), limit=limits.max_pages)
         if len(pdf.pages) == 0:
@@ -87,6 +101,10 @@ def _open_pdf(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
         if active:
             raise input_error("INPUT_ACTIVE_CONTENT", content=", ".join(active))
         pages = read_pdf_pages(data)
+        if len(pages) != len(pdf.pages):
+            raise input_error("INPUT_CORRUPT", reason=f"PDF readers disagree on the number of pages (qpdf "
+                                                      f"{len(pdf.pages)}, pdfminer {len(pages)})")
+        _check_pdf_pixels(pages, limits)
     except InputError:
         pdf.close()
         raise
@@ -117,15 +135,45 @@ def _active_content(pdf: pikepdf.Pdf) -> list[str]:
     return sorted(found)
 
 
-def _check_pdfium_opens(data: bytes) -> None:
+def _check_pdf_pixels(pages: list[Page], limits: Limits) -> None:
+    """Refuse, before anything is rendered or decoded, a PDF whose pages or images would take more memory than
+    a worker should give one upload: a few bytes of PDF can declare a 200-inch page or a gigapixel image."""
+    total = 0
+    for page in pages:
+        for image in page.images:
+            width, height = (_side(v) for v in (list(image["size"]) + [0, 0])[:2])
+            if width * height > limits.max_pixels:
+                raise input_error("INPUT_TOO_MANY_PIXELS", pixels=width * height, limit=limits.max_pixels)
+            total += width * height
+        total += _side(page.width * DPI / 72) * _side(page.height * DPI / 72)
+    if total > limits.max_total_pixels:
+        raise input_error("INPUT_TOO_MANY_RENDERED_PIXELS", pixels=total, dpi=DPI, limit=limits.max_total_pixels)
+
+
+def _side(value) -> int:
+    """An image's or page's side in pixels as a count: damaged files declare sizes that are negative, not numbers,
+    or larger than any limit (capped, so the product stays a plain number)."""
+    if not isinstance(value, (int, float)) or value != value:
+        return 0
+    return math.ceil(min(abs(value), 1 << 40))
+
+
+def _check_pdfium_opens(data: bytes, pages: int) -> None:
     """Rendering and the paint-order checks use PDFium, which refuses some files qpdf accepts (a user password
-    that qpdf gets past, for one): such a file could only be half checked, so it is refused like the rest."""
+    that qpdf gets past, for one): such a file could only be half checked, so it is refused like the rest. So is
+    a damaged page tree that PDFium reads as another number of pages than qpdf: the checks pair pages by index."""
     try:
-        pdfium.PdfDocument(data).close()
+        document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
             raise input_error("INPUT_ENCRYPTED") from None
         raise input_error("INPUT_CORRUPT", reason=f"PDFium: {exc}") from None
+    try:
+        if len(document) != pages:
+            raise input_error("INPUT_CORRUPT", reason=f"PDF readers disagree on the number of pages (qpdf {pages}, "
+                                                      f"PDFium {len(document)})")
+    finally:
+        document.close()
 
 
 def read_pdf_pages(data: bytes, numbers: set[int] | None = None) -> list[Page]:
@@ -221,13 +269,16 @@ def _has_unicode(text: str) -> bool:
     return bool(text.strip()) and not text.startswith("(cid:")
 
 
-def _open_image(name: str, sha256: str, data: bytes, limits: Limits) -> Document:
+def _open_image(name: str, sha256: str, data: bytes, kind: str, limits: Limits) -> Document:
     # Pillow checks the pixel count from the header, before decoding; its limit becomes ours.
     Image.MAX_IMAGE_PIXELS = limits.max_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=[IMAGE_FORMATS[kind]])
+            if image.width * image.height > limits.max_total_pixels:
+                raise input_error("INPUT_TOO_MANY_RENDERED_PIXELS", pixels=image.width * image.height, dpi=DPI,
+                                  limit=limits.max_total_pixels)
             image.load()
             image = ImageOps.exif_transpose(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -252,6 +303,6 @@ def _damaged(exc: Exception) -> InputError:
 
 def _first_line(exc: Exception) -> str:
     """The parser's own words, without the in-memory stream's repr that qpdf puts in front."""
-    text = re.sub(r"^(stream )?<_io\.BytesIO object at 0x[0-9a-f]+>:?\s*", "", str(exc).strip())
+    text = re.sub(r"(stream )?<_io\.BytesIO object at 0x[0-9a-f]+>:?\s*", "", str(exc).strip()).strip()
     lines = text.splitlines()
     return lines[0][:200] if lines else type(exc).__name__

@@ -261,6 +261,9 @@ def _join_tokens(tokens: list[Word]) -> list[Word]:
 _RAPIDOCR_MODELS = {"Det.model_path": "PP-OCRv6_det_small.onnx", "Rec.model_path": "PP-OCRv6_rec_small.onnx"}
 
 
+RAPIDOCR_LONG_SIDE = 1600  # px; why: see the engine's parameters below
+
+
 class RapidOcrEngine:
     name = "rapidocr"
 
@@ -296,15 +299,17 @@ class RapidOcrEngine:
             # (peak RSS about 900 MB at the default 2000 px, 700 MB at 1600; the samples read as well or better).
             # And never blow a small image up: the default stretches its short side to 736 px, so reading one
             # amount cell took 1 s instead of 0.05.
-            "Global.max_side_len": 1600,
+            "Global.max_side_len": RAPIDOCR_LONG_SIDE,
             "Det.limit_type": "max",
-            "Det.limit_side_len": 1600,
+            "Det.limit_side_len": RAPIDOCR_LONG_SIDE,
             # One thread, as for Tesseract: the caller runs pages in parallel, and ONNX Runtime's spinning
             # threads waste what they do not get on a busy machine.
             "EngineConfig.onnxruntime.intra_op_num_threads": 1,
         })
 
     def read(self, image: np.ndarray) -> list[Line]:
+        if min(image.shape[:2]) * RAPIDOCR_LONG_SIDE < max(image.shape[:2]):
+            return []  # a strip thinner than one pixel once shrunk holds no text, and rapidocr raises on it
         result = self._ocr(cv2.cvtColor(_gray(image), cv2.COLOR_GRAY2BGR), return_word_box=True,
                            return_single_char_box=True)
         if not result.txts:

@@ -677,9 +677,9 @@ class _Probe:
 
 def _content_bytes(page: pikepdf.Page) -> bytes:
     contents = page.obj.get("/Contents")
-    if contents is None:
-        return b""
-    return b"".join(s.read_bytes() for s in ([contents] if isinstance(contents, pikepdf.Stream) else contents))
+    streams = [contents] if isinstance(contents, pikepdf.Stream) else list(contents) if isinstance(
+        contents, pikepdf.Array) else []
+    return b"".join(s.read_bytes() for s in streams if isinstance(s, pikepdf.Stream))  # damaged files hold nulls
 
 
 def _shows_glyphs(operand) -> bool:

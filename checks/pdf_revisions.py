@@ -229,11 +229,18 @@ def _signature_findings(doc: Document, ends: list[int], revisions: list[Finding]
 
 
 def _signatures(pdf: pikepdf.Pdf) -> list[tuple[str, list]]:
-    found = []
-    pending = list(pdf.Root.get("/AcroForm", pikepdf.Dictionary()).get("/Fields", []))
+    found, seen = [], set()
+    form = pdf.Root.get("/AcroForm")
+    fields = form.get("/Fields") if isinstance(form, pikepdf.Dictionary) else None
+    pending = list(fields) if isinstance(fields, pikepdf.Array) else []
     while pending:
         field = pending.pop()
-        pending.extend(field.get("/Kids", []))
+        # A damaged form holds nulls or numbers where fields should be, or a field among its own kids.
+        if not isinstance(field, pikepdf.Dictionary) or (field.is_indirect and field.objgen in seen):
+            continue
+        seen.add(field.objgen)
+        kids = field.get("/Kids")
+        pending.extend(kids if isinstance(kids, pikepdf.Array) else [])
         value = field.get("/V")
         if field.get("/FT") == "/Sig" and isinstance(value, pikepdf.Dictionary) and "/ByteRange" in value:
             found.append((str(field.get("/T", "signature")), list(value.ByteRange)))

@@ -43,6 +43,8 @@ def _read(doc: Document, engine: str, runs: list[CheckRun]) -> None:
         runs.append(CheckRun("ocr", "ran", engine))
     except ocr.EngineUnavailable as exc:  # the document is still checked for what needs no text
         runs.append(CheckRun("ocr", "error", str(exc)))
+    except Exception as exc:  # an engine choking on a page (a 10-pixel-high strip, say) must not cost the rest
+        runs.append(CheckRun("ocr", "error", f"{type(exc).__name__}: {str(exc) or exc.__cause__}"[:300]))
 
 
 def _forensics(doc: Document, runs: list[CheckRun]) -> list[Finding]:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import io
+import zlib
+from pathlib import Path
 
 import pikepdf
 from PIL import Image
@@ -64,6 +66,36 @@ def image_bytes(fmt: str, size=(64, 48), **save_kw) -> bytes:
     return buf.getvalue()
 
 
+def bomb_png(side: int = 20000) -> bytes:
+    """A side × side one-bit PNG of zeros: a few KB on disk, side² pixels decoded (400 megapixels by default)."""
+    raw = zlib.compress(b"".join(b"\x00" + b"\x00" * (side // 8) for _ in range(side)), 9)
+
+    def chunk(tag, body):
+        return len(body).to_bytes(4, "big") + tag + body + zlib.crc32(tag + body).to_bytes(4, "big")
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", side.to_bytes(4, "big") * 2 + bytes([1, 0, 0, 0, 0]))
+            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+
+
+def encrypted(data: bytes, user: str = "secret") -> bytes:
+    """The PDF saved with a user password (one needed to open it) by qpdf."""
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        pdf.save(out, encryption=pikepdf.Encryption(user=user, owner="owner"))
+    return out.getvalue()
+
+
+def with_pypdf(edit) -> bytes:
+    """A one-line statement cloned by pypdf, `edit(writer)` applied (an open action, an attachment, …)."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf(["中国工商银行借记账户历史明细"]))))
+    edit(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def incremental(data: bytes, edit) -> bytes:
     """Append an incremental update made by pypdf: `edit(writer)` changes what the update should carry."""
     from pypdf import PdfWriter
@@ -116,3 +148,36 @@ def verified(name: str, data: bytes):
         return pipeline.verify_document(doc)
     finally:
         doc.close()
+
+
+SAMPLE_STATEMENT = Path(__file__).resolve().parent.parent / "fixtures" / "samples" / "applicant_01" / "statement.pdf"
+OVERSIZED = 1_200_000  # bytes of the oversized upload; run with a max_file_bytes below it
+
+
+def hostile_files() -> dict[str, bytes]:
+    """Name → bytes of uploads that must each end in an INPUT_ error naming the file (the PNG named .pdf is
+    checked as the image it is), beside one genuine statement ("statement.pdf")."""
+    from pypdf.actions import JavaScript
+
+    good = SAMPLE_STATEMENT.read_bytes()
+    jpeg = image_bytes("JPEG", size=(400, 300))
+    png = bytearray(image_bytes("PNG", size=(300, 200)))
+    png[12:16] = b"JUNK"  # the IHDR chunk's type: no decoder can start
+    return {
+        "statement.pdf": good,
+        "encrypted.pdf": encrypted(text_pdf(["中国建设银行个人活期账户全部交易明细"])),
+        "truncated.pdf": good[: len(good) // 2],
+        "truncated.jpg": jpeg[: len(jpeg) // 2],
+        "corrupt.png": bytes(png),
+        "empty.pdf": b"",
+        "screenshot.pdf": image_bytes("PNG", size=(320, 200)),
+        "javascript.pdf": with_pypdf(lambda w: w.add_open_action(JavaScript("app.alert('hi');"))),
+        "attachment.pdf": with_pypdf(lambda w: w.add_attachment("real_statement.pdf", b"%PDF-1.4 other")),
+        "bomb.png": bomb_png(),
+        "oversized.pdf": b"%PDF-1.7\n" + b"%" * OVERSIZED,
+        "photo.jpg": b"Dear reviewer, this is a text file.\n",
+        "../../etc/passwd.pdf": b"root:x:0:0:root:/root:/bin/bash\n",
+        "..\\..\\x.pdf": good[:1000],
+        "bad\x1b[31mname\n\x07.pdf": b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n",
+        "<img src=x onerror=alert(1)>.jpg": b"GIF89a, not a JPEG",
+    }

@@ -85,3 +85,12 @@ def test_lossless_images_have_no_jpeg_history():
     out = io.BytesIO()
     Image.fromarray(np.full((64, 64, 3), 255, np.uint8)).save(out, "PNG")
     assert not image_compression.applies(open_document("page.png", out.getvalue()))
+
+
+@pytest.mark.parametrize("size", [(240, 7), (1, 1)])
+def test_a_jpeg_narrower_than_one_block_has_no_grid_to_read(size):
+    # found by scripts/fuzz.py: a frame header declaring 7 rows made the grid-phase search index an empty array
+    out = io.BytesIO()
+    Image.new("L", size, 200).save(out, "JPEG", quality=80)
+    doc = open_document("strip.jpg", out.getvalue())
+    assert image_compression.applies(doc) and image_compression.check(doc) == []

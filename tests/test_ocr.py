@@ -180,6 +180,12 @@ def test_rapidocr_reads_a_phone_photo(images, page):
     assert truth("statement_photo.jpg")["fields"]["account_number"] in "".join(line.text for line in lines)
 
 
+@pytest.mark.parametrize("shape", [(10, 83333), (4000, 2)])
+def test_rapidocr_reads_nothing_on_a_hairline_strip(shape):
+    # fuzzing: a 30000 x 10 pt page rendered to a strip that rapidocr shrank to 0 px and raised on
+    assert ocr.engine("rapidocr").read(np.full(shape, 255, np.uint8)) == []
+
+
 @pytest.mark.parametrize("angle", [2.0, -2.0])
 def test_skew_angle_recovers_a_rotation(images, angle):
     render = images["render"]

@@ -381,3 +381,14 @@ def test_codes_are_documented():
                  "PDF_TOUCHUP_EDIT", "PDF_REDACTION_PENDING"):
         entry = CATALOG[code]
         assert entry.severity in ("medium", "high") and entry.why and entry.genuine and entry.false_positives
+
+
+def test_a_null_among_the_page_contents_is_passed_over():
+    # fuzzing: a damaged file's /Contents array holding a null made the TouchUp scan raise
+    with pikepdf.open(io.BytesIO(text_pdf(["中国工商银行借记账户历史明细", "余额 12,000.00"]))) as pdf:
+        page = pdf.pages[0].obj
+        page.Contents = pikepdf.Array([page.Contents, None])
+        out = io.BytesIO()
+        pdf.save(out)
+    doc = open_document("nulls.pdf", out.getvalue())
+    assert "余额" in doc.pages[0].text and check(doc) == []

@@ -102,3 +102,18 @@ def test_a_byte_range_with_a_hole_is_invalid():
     doc = open_document("s.pdf", broken)
     (f,) = [f for f in check(doc) if f.code == "PDF_SIGNATURE_BYTERANGE_INVALID"]
     assert f.severity == "high" and "revision" in f.evidence["problem"]
+
+
+def test_a_damaged_form_is_walked_once_and_without_error():
+    # fuzzing: a null among the fields raised; a field listed among its own kids would loop forever
+    import io
+
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(text_pdf(["中国工商银行借记账户历史明细"]))) as pdf:
+        field = pdf.make_indirect(pikepdf.Dictionary(FT=pikepdf.Name.Sig, T=pikepdf.String("Signature1")))
+        field.Kids = pikepdf.Array([field, None, 7])
+        pdf.Root.AcroForm = pikepdf.Dictionary(Fields=pikepdf.Array([field, None]))
+        out = io.BytesIO()
+        pdf.save(out)
+    assert check(open_document("form.pdf", out.getvalue())) == []

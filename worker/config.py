@@ -39,7 +39,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
     """Settings from DOCVERIFY_* variables and the TOML file named by DOCVERIFY_CONFIG (if any).
 
     TOML layout: top-level keys as in Settings, tables [limits], [verdict] (weights, review_at) and [bundle]
-    (income_fluctuation, stated_income_tolerance).
+    (income_fluctuation, stated_income_tolerance). Each limit can also be set as DOCVERIFY_<LIMIT>
+    (DOCVERIFY_MAX_PAGES, …), which wins over the file like every other variable.
     """
     env = dict(os.environ if env is None else env)
     conf: dict = {}
@@ -49,7 +50,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
             conf = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise SystemExit(f"docverify: cannot read config {path}: {exc}") from None
-    limits = Limits(**{**Limits().__dict__, **conf.get("limits", {})})
+    limits = _limits(env, conf.get("limits", {}))
     verdict_conf = conf.get("verdict", {})
     policy = Policy(weights={**Policy().weights, **verdict_conf.get("weights", {})},
                     review_at=verdict_conf.get("review_at", Policy().review_at))
@@ -82,6 +83,21 @@ def load(env: dict[str, str] | None = None) -> Settings:
         policy=policy,
         bundle=rules,
     )
+
+
+def _limits(env: dict[str, str], table: dict) -> Limits:
+    known = Limits().__dict__
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise SystemExit(f"docverify: unknown key(s) in [limits]: {', '.join(unknown)}; known: {', '.join(known)}")
+    values = {}
+    for key, default in known.items():
+        value = env.get(f"DOCVERIFY_{key.upper()}", table.get(key, default))
+        try:
+            values[key] = int(value)
+        except (TypeError, ValueError):
+            raise SystemExit(f"docverify: limit {key} must be a whole number, not {value!r}") from None
+    return Limits(**values)
 
 
 def _items(value) -> list[str]:

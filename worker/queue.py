@@ -168,7 +168,8 @@ def reconcile(settings: Settings, conn: redis.Redis, store: Store) -> list[str]:
 def _job_id(settings: Settings, group: list[Upload], bundle: bool, callback_url: str | None) -> str:
     """A job id (32 hex digits, like a random one) from everything the result depends on."""
     key = json.dumps({"engine": engine_version(), "bundle": bundle, "files": [u.ref() for u in group],
-                      "ocr": settings.ocr_engine, "mask": settings.mask, "policy": repr(settings.policy),
+                      "ocr": settings.ocr_engine, "mask": settings.mask, "limits": repr(settings.limits),
+                      "policy": repr(settings.policy),
                       "rules": repr(settings.bundle), "callback": callback_url}, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 

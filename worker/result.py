@@ -12,6 +12,7 @@ from checks.ocr import DEFAULT_ENGINE
 from checks.bundle import Rules
 from checks.verdict import Policy, worst
 from worker.privacy import mask
+from worker.store import safe_name
 
 SCHEMA = "docverify.result/1"
 
@@ -40,6 +41,7 @@ def verify(files: list[tuple[str, bytes | InputError]], *, bundle: bool, job_id:
     results: list[DocumentResult] = []
     errors: list[dict] = []
     for i, (name, data) in enumerate(files):
+        name = safe_name(name)  # a job enqueued with plain RQ may carry any name; it is a label, never a path
         if on_document:
             on_document(i, len(files), name)
         try:
