@@ -514,7 +514,7 @@ _CODES = [
          "`Tj` strings, an array that opens with a position offset (to keep a longer figure's right edge), two "
          "offsets in a row. This is what is left of a careful edit whose later balances and totals were "
          "repaired and whose file was saved whole. Figures are compared only with figures of the same font and "
-         "size on the same page, and only when at least 8 of them, and 80% or more, share one form.",
+         "size on the same page, and only when at least 8 of them, and two thirds or more, share one form.",
          "One operator form for every figure of a font and size on the page.",
          "An engine that kerns some figures (a `TJ` array where a kerning pair occurs, such as 11 in some "
          "fonts) and writes the rest as plain strings; a page assembled from pieces by different engines."),

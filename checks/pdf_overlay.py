@@ -59,7 +59,7 @@ QUOTE = 80
 # all `TJ` arrays of one shape). A form is the page's usual one once this many figures share it and they are
 # this share of the figures in that font and size; the few written otherwise were written by something else.
 FORM_PEERS = 8
-FORM_MAJORITY = 0.8
+FORM_MAJORITY = 2 / 3
 # How a writer separates tokens is read from the start of each page's content (a writer is consistent, and
 # an editor that rewrites a page rewrites all of it); a pair of token kinds counts once seen this often,
 # separated this consistently, on both pages compared.
