@@ -16,6 +16,7 @@ import ctypes
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from decimal import Decimal
 
 import numpy as np
@@ -537,7 +538,7 @@ class _PageScan:
                 return []
         except pikepdf.PdfError:
             return []  # content qpdf cannot decode: PDFium's reading of it is all there is
-        instructions = self._instructions()
+        instructions = self.instructions
         if instructions is None:
             return []
         touched: list[int] = []
@@ -560,14 +561,13 @@ class _PageScan:
             return [self._finding("PDF_TOUCHUP_EDIT", _union(o.box for o in edited), marks=marks, text=_quote(text))]
         return [self._finding("PDF_TOUCHUP_EDIT", self.crop, marks=marks, text="")]
 
-    def _instructions(self) -> list | None:
+    @cached_property
+    def instructions(self) -> list | None:
         """The page's own content, parsed once; None when qpdf cannot decode it."""
-        if not hasattr(self, "_parsed"):
-            try:
-                self._parsed = pikepdf.parse_content_stream(self.pike_page)
-            except pikepdf.PdfError:
-                self._parsed = None
-        return self._parsed
+        try:
+            return pikepdf.parse_content_stream(self.pike_page)
+        except pikepdf.PdfError:
+            return None
 
     def _operator_findings(self) -> list[Finding]:
         """Figures written with another form of text operator than the page's other figures in their font and
@@ -575,7 +575,7 @@ class _PageScan:
         editor that retypes a figure inside the issuer's content stream keeps the font and the place but writes
         the operator its own way. Operators are matched to PDFium's text objects by their order, as for
         TouchUp marks; when the counts disagree nothing is reported, since nothing could be placed."""
-        instructions = self._instructions()
+        instructions = self.instructions
         if instructions is None:
             return []
         shown = _shown_forms(instructions)
@@ -828,8 +828,9 @@ def _fonts(pdf: pikepdf.Pdf, pages: list[int]) -> frozenset:
     """The font objects the pages' resources name (object numbers; a direct font counts by its name)."""
     out = set()
     for number in pages:
-        fonts = pdf.pages[number - 1].obj.get("/Resources", {}).get("/Font", {})
-        out |= {font.objgen if font.is_indirect else name for name, font in fonts.items()}
+        fonts = pdf.pages[number - 1].resources.get("/Font")
+        if isinstance(fonts, pikepdf.Dictionary):
+            out |= {font.objgen if font.is_indirect else name for name, font in fonts.items()}
     return frozenset(out)
 
 
