@@ -16,7 +16,6 @@ import ctypes
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from functools import cached_property
 from decimal import Decimal
 
 import numpy as np
@@ -77,12 +76,15 @@ _PAPER = (255, 255, 255)
 _OFF_PAGE = "outside the visible page area"
 _SHOW_OPS = ("Tj", "TJ", "'", '"')
 _KERNED = "a TJ array with offsets between its strings"
+_FORM_OPS = "q Q Tf Tj TJ ' \""
 _TOUCHUP = pikepdf.Name("/TouchUp_TextEdit")
-# Content-stream tokens: brackets, dictionaries, hex and literal strings, names, numbers, operators.
-_TOKEN = re.compile(rb"\[|\]|<<|>>|<[0-9A-Fa-f\s]*>|\((?:\\.|[^\\()])*\)|/[^\s/\[\]()<>{}%]*"
-                    rb"|[+-]?(?:\d+\.?\d*|\.\d+)|[A-Za-z'\"*][A-Za-z0-9'\"*]*")
+# Content-stream tokens by kind: brackets, dictionaries, hex and literal strings, names, numbers, operators.
+_TOKEN = re.compile(rb"(?P<open>\[)|(?P<close>\])|(?P<dict><<|>>)|(?P<hex><[0-9A-Fa-f\s]*>)"
+                    rb"|(?P<string>\((?:\\.|[^\\()])*\))|(?P<name>/[^\s/\[\]()<>{}%]*)"
+                    rb"|(?P<number>[+-]?(?:\d+\.?\d*|\.\d+))|(?P<operator>[A-Za-z'\"*][A-Za-z0-9'\"*]*)")
+_TOKEN_KINDS = {"open": "'['", "close": "']'", "dict": "a dictionary bracket", "hex": "a hex string",
+                "string": "a string", "name": "a name", "number": "a number", "operator": "an operator"}
 _INLINE_IMAGE = re.compile(rb"\bID\s.*?\sEI\b", re.S)
-_TOKEN_KINDS = {ord("["): "'['", ord("]"): "']'", ord("<"): "a hex string", ord("("): "a string", ord("/"): "a name"}
 _SEPARATORS = {b"": "nothing", b" ": "a space", b"\n": "a line feed", b"\r\n": "CR LF", b"\r": "a carriage return"}
 
 
@@ -536,11 +538,9 @@ class _PageScan:
         try:
             if b"TouchUp_TextEdit" not in _content_bytes(self.pike_page):
                 return []
+            instructions = pikepdf.parse_content_stream(self.pike_page)
         except pikepdf.PdfError:
             return []  # content qpdf cannot decode: PDFium's reading of it is all there is
-        instructions = self.instructions
-        if instructions is None:
-            return []
         touched: list[int] = []
         marks, shown, editing = 0, 0, False
         for ins in instructions:
@@ -561,34 +561,26 @@ class _PageScan:
             return [self._finding("PDF_TOUCHUP_EDIT", _union(o.box for o in edited), marks=marks, text=_quote(text))]
         return [self._finding("PDF_TOUCHUP_EDIT", self.crop, marks=marks, text="")]
 
-    @cached_property
-    def instructions(self) -> list | None:
-        """The page's own content, parsed once; None when qpdf cannot decode it."""
-        try:
-            return pikepdf.parse_content_stream(self.pike_page)
-        except pikepdf.PdfError:
-            return None
-
     def _operator_findings(self) -> list[Finding]:
         """Figures written with another form of text operator than the page's other figures in their font and
         size: a `TJ` array among `Tj` strings, an array that opens with an offset or holds two in a row. An
         editor that retypes a figure inside the issuer's content stream keeps the font and the place but writes
         the operator its own way. Operators are matched to PDFium's text objects by their order, as for
         TouchUp marks; when the counts disagree nothing is reported, since nothing could be placed."""
-        instructions = self.instructions
-        if instructions is None:
+        try:  # only what sets the font and shows text, which qpdf filters faster than Python would
+            shown = _shown_forms(pikepdf.parse_content_stream(self.pike_page, _FORM_OPS))
+        except pikepdf.PdfError:
             return []
-        shown = _shown_forms(instructions)
         own = [o for o in self.objects if o.kind == _TEXT and not o.nested]
-        if len(own) != len(shown) or len({form for _, form in shown}) < 2:
+        if len(own) != len(shown) or _one_engine({form for _, form in shown}):
             return []
         groups: dict[tuple, list[tuple[_Obj, str]]] = defaultdict(list)
         for obj, (font, form) in zip(own, shown):
             groups[font].append((obj, form))
         out = []
         for members in groups.values():
-            if len({form for _, form in members}) < 2:
-                continue
+            if _one_engine({form for _, form in members}):
+                continue  # the page's text is not read where every form could be the engine's own
             figures = [(o, form) for o, form in members if _figure(self.glyphs(o))]
             counts = Counter(form for _, form in figures)
             if not counts:
@@ -783,6 +775,10 @@ def _form(op: str, operand) -> str:
     return _KERNED if "n" in kinds else "a TJ array without offsets"
 
 
+def _one_engine(forms: set[str]) -> bool:
+    return all(_agree(a, b) for a in forms for b in forms)
+
+
 def _agree(form: str, usual: str) -> bool:
     """Whether one engine writes both forms. Engines that kern write an array with offsets between its
     strings where a kerning pair occurs (11 in some fonts) and a plain string or an array without offsets
@@ -812,8 +808,9 @@ def _stream_style_findings(pdf: pikepdf.Pdf) -> list[Finding]:
             if conflict is None:
                 pages.append(number)
                 break
-            difference = difference or (f"between {conflict[0]} and {conflict[1]}: {_SEPARATORS[known[conflict]]} "
-                                        f"on page {pages[0]}, {_SEPARATORS[style[conflict]]} on page {number}")
+            first, second = (_TOKEN_KINDS[kind] for kind in conflict)
+            difference = difference or (f"between {first} and {second}: {_SEPARATORS[known[conflict]]} on page "
+                                        f"{pages[0]}, {_SEPARATORS[style[conflict]]} on page {number}")
         else:
             styles.append((style, [number]))
     # Pages that use the very same font objects were made in one run of one engine; pages with fonts of
@@ -841,7 +838,7 @@ def _stream_style(data: bytes) -> dict[tuple[str, str], bytes]:
     seen: dict[tuple[str, str], Counter] = defaultdict(Counter)
     previous, end = None, 0
     for m in _TOKEN.finditer(data):
-        kind = _token_kind(m[0])
+        kind = m.lastgroup
         if previous is not None:
             seen[(previous, kind)][data[end:m.start()]] += 1
         previous, end = kind, m.end()
@@ -852,14 +849,6 @@ def _stream_style(data: bytes) -> dict[tuple[str, str], bytes]:
         if count >= STYLE_MIN and count >= STYLE_SHARE * total and separator in _SEPARATORS:
             out[pair] = separator
     return out
-
-
-def _token_kind(token: bytes) -> str:
-    if token in (b"<<", b">>"):
-        return f"'{token.decode()}'"
-    if token[0] in _TOKEN_KINDS:
-        return _TOKEN_KINDS[token[0]]
-    return "a number" if token[0] in b"+-.0123456789" else "an operator"
 
 
 def _shows_glyphs(operand) -> bool:
