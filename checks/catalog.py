@@ -526,7 +526,8 @@ _CODES = [
          "engine writes every page of a document the same way; an editor that changes a page writes that whole "
          "page again in its own style, even when the change itself (a figure retyped in the issuer's font at "
          "the old place) leaves no other trace, and a rewrite of the file keeps each page's stream as it is. "
-         "The finding names the pages of each style; which of them is the issuer's is not decided here.",
+         "Only documents whose pages share their font objects (made in one run of one engine) are judged. The "
+         "finding names the pages of each style; which of them is the issuer's is not decided here.",
          "One style on every page.",
          "A document merged from files of different origins (a cover page, an appended letter); a page "
          "stamped or watermarked afterwards by a tool that rewrote its content."),
