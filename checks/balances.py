@@ -16,17 +16,19 @@ def amount(value) -> Decimal | None:
         return None
 
 
-def breaks(ordered: list[dict]) -> list[tuple[int, Decimal]]:
+def breaks(ordered: list[dict], ocr_pages: frozenset[int] = frozenset()) -> list[tuple[int, Decimal]]:
     """(position, the balance the rows before give) of each row, in time order, whose printed balance does not
     follow. A row without a printed balance (banks that print it once a day) carries the running figure on to
-    the next printed one, which must then match. A row without an amount says nothing about the chain (an
-    opening-balance line, or on a scan a row whose amount or whose neighbour could not be read): the walk
-    starts again from its balance, or from the next printed one."""
+    the next printed one, which must then match.
+
+    On `ocr_pages` a row read without any amount says nothing about the chain (its figure, or a neighbour
+    merged into it, was not read): the walk starts again from its balance, or from the next printed one. In a
+    text layer the same row is evidence (an amount covered and retyped reads as two figures, hence none)."""
     out = []
     running = None
     for i, row in enumerate(ordered):
         credit, debit, balance = (amount(row.get(k)) for k in ("credit", "debit", "balance"))
-        if credit is None and debit is None:
+        if credit is None and debit is None and row.get("page") in ocr_pages:
             running = balance
             continue
         if running is not None:

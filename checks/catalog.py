@@ -512,6 +512,33 @@ _CODES = [
          "An A4 page at 200 dpi is about 3.9 megapixels; a statement of a few pages with a seal image stays far "
          "below the limit.",
          "Very long scanned documents or poster-sized pages: split them, or raise limits.max_total_pixels."),
+    # --- content-stream writing -----------------------------------------------------------------
+    Code("PDF_TEXT_OPERATOR_ODD", "medium",
+         "This text is written as {form}, where the page's other {peers} figures in its font and size are "
+         "written as {usual}: it was written by something other than the issuer's engine. It reads: {text}.",
+         "An issuer's report engine writes every figure of a table the same way: all as `Tj` strings, or all "
+         "as `TJ` arrays of one shape. An editor that retypes a figure inside the page's content stream, in the "
+         "issuer's own font subset and at the old place, writes its operator its own way: a `TJ` array among "
+         "`Tj` strings, an array that opens with a position offset (to keep a longer figure's right edge), two "
+         "offsets in a row. This is what is left of a careful edit whose later balances and totals were "
+         "repaired and whose file was saved whole. Figures are compared only with figures of the same font and "
+         "size on the same page, and only when at least 8 of them, and two thirds or more, share one form.",
+         "One operator form for every figure of a font and size on the page.",
+         "An engine that kerns some figures (a `TJ` array where a kerning pair occurs, such as 11 in some "
+         "fonts) and writes the rest as plain strings; a page assembled from pieces by different engines."),
+    Code("PDF_PAGE_STREAMS_MIXED", "medium",
+         "The pages' content streams are written in {styles} different styles (pages {pages}): some pages were "
+         "written again by another program ({difference}).",
+         "Every writer separates the tokens of a content stream its own way: a line feed or a space after an "
+         "operator, a space inside array brackets or none, operators run together on one line. An issuer's "
+         "engine writes every page of a document the same way; an editor that changes a page writes that whole "
+         "page again in its own style, even when the change itself (a figure retyped in the issuer's font at "
+         "the old place) leaves no other trace, and a rewrite of the file keeps each page's stream as it is. "
+         "Only documents whose pages share their font objects (made in one run of one engine) are judged. The "
+         "finding names the pages of each style; which of them is the issuer's is not decided here.",
+         "One style on every page.",
+         "A document merged from files of different origins (a cover page, an appended letter); a page "
+         "stamped or watermarked afterwards by a tool that rewrote its content."),
 ]
 
 CATALOG: dict[str, Code] = {c.code: c for c in _CODES}

@@ -1,4 +1,5 @@
-"""PDF overlays and masked text: what a page paints over its own text, paints twice, or keeps out of sight.
+"""PDF overlays and masked text: what a page paints over its own text, paints twice, or keeps out of sight;
+and the traces editors leave in the content streams they write.
 
 Entry point: `check(doc) -> list[Finding]`.
 
@@ -12,7 +13,10 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import re
+from collections import Counter, defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pikepdf
@@ -51,6 +55,17 @@ MAX_PATCH_PIXELS = 2_000_000
 MAX_PATH_RECTS = 256
 # Findings quote at most this many characters.
 QUOTE = 80
+# An issuer's engine writes every figure of one font and size with one form of text operator (all `Tj`, or
+# all `TJ` arrays of one shape). A form is the page's usual one once this many figures share it and they are
+# this share of the figures in that font and size; the few written otherwise were written by something else.
+FORM_PEERS = 8
+FORM_MAJORITY = 2 / 3
+# How a writer separates tokens is read from the start of each page's content (a writer is consistent, and
+# an editor that rewrites a page rewrites all of it); a pair of token kinds counts once seen this often,
+# separated this consistently, on both pages compared.
+STYLE_SAMPLE = 32_768
+STYLE_MIN = 5
+STYLE_SHARE = 0.9
 
 _TEXT, _PATH, _IMAGE, _FORM = (pdfium_c.FPDF_PAGEOBJ_TEXT, pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_IMAGE,
                                pdfium_c.FPDF_PAGEOBJ_FORM)
@@ -60,7 +75,17 @@ _IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 _PAPER = (255, 255, 255)
 _OFF_PAGE = "outside the visible page area"
 _SHOW_OPS = ("Tj", "TJ", "'", '"')
+_KERNED = "a TJ array with offsets between its strings"
+_FORM_OPS = "q Q Tf Tj TJ ' \""
 _TOUCHUP = pikepdf.Name("/TouchUp_TextEdit")
+# Content-stream tokens by kind: brackets, dictionaries, hex and literal strings, names, numbers, operators.
+_TOKEN = re.compile(rb"(?P<open>\[)|(?P<close>\])|(?P<dict><<|>>)|(?P<hex><[0-9A-Fa-f\s]*>)"
+                    rb"|(?P<string>\((?:\\.|[^\\()])*\))|(?P<name>/[^\s/\[\]()<>{}%]*)"
+                    rb"|(?P<number>[+-]?(?:\d+\.?\d*|\.\d+))|(?P<operator>[A-Za-z'\"*][A-Za-z0-9'\"*]*)")
+_TOKEN_KINDS = {"open": "'['", "close": "']'", "dict": "a dictionary bracket", "hex": "a hex string",
+                "string": "a string", "name": "a name", "number": "a number", "operator": "an operator"}
+_INLINE_IMAGE = re.compile(rb"\bID\s.*?\sEI\b", re.S)
+_SEPARATORS = {b"": "nothing", b" ": "a space", b"\n": "a line feed", b"\r\n": "CR LF", b"\r": "a carriage return"}
 
 
 def applies(doc: Document) -> bool:
@@ -70,7 +95,7 @@ def applies(doc: Document) -> bool:
 def check(doc: Document) -> list[Finding]:
     pdf = pdfium.PdfDocument(doc.data)
     try:
-        out: list[Finding] = []
+        out: list[Finding] = _stream_style_findings(doc.pdf)
         for index in range(len(pdf)):
             page = pdf[index]
             try:
@@ -268,7 +293,7 @@ class _PageScan:
             covered, explained = self._cover_findings()
             overprinted, drawn_over = self._overprint_findings(explained)
             return (covered + overprinted + self._hidden_findings(drawn_over) + self._touchup_findings()
-                    + self._redaction_findings())
+                    + self._redaction_findings() + self._operator_findings())
         finally:
             if self._textpage is not None:
                 pdfium_c.FPDFText_ClosePage(self._textpage)
@@ -536,6 +561,39 @@ class _PageScan:
             return [self._finding("PDF_TOUCHUP_EDIT", _union(o.box for o in edited), marks=marks, text=_quote(text))]
         return [self._finding("PDF_TOUCHUP_EDIT", self.crop, marks=marks, text="")]
 
+    def _operator_findings(self) -> list[Finding]:
+        """Figures written with another form of text operator than the page's other figures in their font and
+        size: a `TJ` array among `Tj` strings, an array that opens with an offset or holds two in a row. An
+        editor that retypes a figure inside the issuer's content stream keeps the font and the place but writes
+        the operator its own way. Operators are matched to PDFium's text objects by their order, as for
+        TouchUp marks; when the counts disagree nothing is reported, since nothing could be placed."""
+        try:  # only what sets the font and shows text, which qpdf filters faster than Python would
+            shown = _shown_forms(pikepdf.parse_content_stream(self.pike_page, _FORM_OPS))
+        except pikepdf.PdfError:
+            return []
+        own = [o for o in self.objects if o.kind == _TEXT and not o.nested]
+        if len(own) != len(shown) or _one_engine({form for _, form in shown}):
+            return []
+        groups: dict[tuple, list[tuple[_Obj, str]]] = defaultdict(list)
+        for obj, (font, form) in zip(own, shown):
+            groups[font].append((obj, form))
+        out = []
+        for members in groups.values():
+            if _one_engine({form for _, form in members}):
+                continue  # the page's text is not read where every form could be the engine's own
+            figures = [(o, form) for o, form in members if _figure(self.glyphs(o))]
+            counts = Counter(form for _, form in figures)
+            if not counts:
+                continue
+            usual = counts.most_common(1)[0][0]
+            peers = sum(n for form, n in counts.items() if _agree(form, usual))
+            if peers < FORM_PEERS or peers < FORM_MAJORITY * len(figures):
+                continue
+            out += [self._finding("PDF_TEXT_OPERATOR_ODD", o.box, text=_quote(self._text(o)), form=form,
+                                  usual=usual, peers=peers)
+                    for o, form in figures if not _agree(form, usual)]
+        return out
+
     def _redaction_findings(self) -> list[Finding]:
         out = []
         for i in range(pdfium_c.FPDFPage_GetAnnotCount(self.page.raw)):
@@ -680,6 +738,117 @@ def _content_bytes(page: pikepdf.Page) -> bytes:
     streams = [contents] if isinstance(contents, pikepdf.Stream) else list(contents) if isinstance(
         contents, pikepdf.Array) else []
     return b"".join(s.read_bytes() for s in streams if isinstance(s, pikepdf.Stream))  # damaged files hold nulls
+
+
+def _figure(chars: list[_Char]) -> bool:
+    """Text that is mostly digits: an amount, a date, a table line of them; not prose with a number in it."""
+    return 2 * sum(ch.text.isdigit() for ch in chars) >= len(chars) > 0
+
+
+def _shown_forms(instructions) -> list[tuple[tuple, str]]:
+    """For every text-showing operator that shows glyphs, in content order: its font and size, and the form
+    of the operator (see _form). The font is graphics state: q saves it and Q restores it."""
+    font, saved, out = None, [], []
+    for ins in instructions:
+        op = str(getattr(ins, "operator", ""))  # inline images have no operator
+        if op == "q":
+            saved.append(font)
+        elif op == "Q":
+            font = saved.pop() if saved else font
+        elif op == "Tf" and len(ins.operands) == 2:
+            name, size = ins.operands
+            font = (str(name), round(float(size), 3) if isinstance(size, (int, float, Decimal)) else None)
+        elif op in _SHOW_OPS and ins.operands and _shows_glyphs(ins.operands[-1]):
+            out.append((font, _form(op, ins.operands[-1])))
+    return out
+
+
+def _form(op: str, operand) -> str:
+    """How an operator is written, in the terms that stay fixed within one engine's output (see _agree)."""
+    if op != "TJ" or not isinstance(operand, pikepdf.Array):
+        return op
+    kinds = "".join("s" if isinstance(item, pikepdf.String) else "n" for item in operand)
+    if kinds.startswith("n"):
+        return "a TJ array opening with an offset"
+    if "nn" in kinds:
+        return "a TJ array with two offsets in a row"
+    return _KERNED if "n" in kinds else "a TJ array without offsets"
+
+
+def _one_engine(forms: set[str]) -> bool:
+    return all(_agree(a, b) for a in forms for b in forms)
+
+
+def _agree(form: str, usual: str) -> bool:
+    """Whether one engine writes both forms. Engines that kern write an array with offsets between its
+    strings where a kerning pair occurs (11 in some fonts) and a plain string or an array without offsets
+    elsewhere; but an engine that writes plain `Tj` strings has no use for an array without offsets, and no
+    engine opens an array with an offset or puts two in a row (it would merge them): an editor does, shifting
+    a retyped figure to keep its right edge."""
+    plain = ("Tj", "a TJ array without offsets")
+    return form == usual or (_KERNED in (form, usual) and {form, usual} <= {_KERNED, *plain})
+
+
+def _stream_style_findings(pdf: pikepdf.Pdf) -> list[Finding]:
+    """Pages whose content streams are written in different styles. A writer separates the tokens of a
+    content stream its own way (a space or a line feed after an operator, a space inside array brackets or
+    none), and an issuer's engine writes every page of a document the same way. A page that an editor
+    rewrote, down to the figures retyped in the issuer's own font, is written in the editor's style."""
+    styles: list[tuple[dict, list[int]]] = []  # one representative style per group, and its pages
+    difference = ""
+    for number, page in enumerate(pdf.pages, 1):
+        try:
+            style = _stream_style(_content_bytes(page)[:STYLE_SAMPLE])
+        except pikepdf.PdfError:
+            continue
+        if not style:
+            continue
+        for known, pages in styles:
+            conflict = next((pair for pair in style if pair in known and known[pair] != style[pair]), None)
+            if conflict is None:
+                pages.append(number)
+                break
+            first, second = (_TOKEN_KINDS[kind] for kind in conflict)
+            difference = difference or (f"between {first} and {second}: {_SEPARATORS[known[conflict]]} on page "
+                                        f"{pages[0]}, {_SEPARATORS[style[conflict]]} on page {number}")
+        else:
+            styles.append((style, [number]))
+    # Pages that use the very same font objects were made in one run of one engine; pages with fonts of
+    # their own were put together from other files (a merged document), where mixed styles say nothing.
+    if len(styles) < 2 or len({_fonts(pdf, pages) for _, pages in styles}) > 1:
+        return []
+    groups = "; ".join(", ".join(map(str, pages)) for _, pages in styles)
+    return [finding("PDF_PAGE_STREAMS_MIXED", styles=len(styles), pages=groups, difference=difference)]
+
+
+def _fonts(pdf: pikepdf.Pdf, pages: list[int]) -> frozenset:
+    """The font objects the pages' resources name (object numbers; a direct font counts by its name)."""
+    out = set()
+    for number in pages:
+        fonts = pdf.pages[number - 1].resources.get("/Font")
+        if isinstance(fonts, pikepdf.Dictionary):
+            out |= {font.objgen if font.is_indirect else name for name, font in fonts.items()}
+    return frozenset(out)
+
+
+def _stream_style(data: bytes) -> dict[tuple[str, str], bytes]:
+    """What a content stream puts between each pair of token kinds (nothing, a space, a line feed), for the
+    pairs seen often enough and separated consistently enough to say."""
+    data = _INLINE_IMAGE.sub(b" ", data)  # image bytes are not tokens
+    seen: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    previous, end = None, 0
+    for m in _TOKEN.finditer(data):
+        kind = m.lastgroup
+        if previous is not None:
+            seen[(previous, kind)][data[end:m.start()]] += 1
+        previous, end = kind, m.end()
+    out = {}
+    for pair, separators in seen.items():
+        separator, count = separators.most_common(1)[0]
+        total = sum(separators.values())
+        if count >= STYLE_MIN and count >= STYLE_SHARE * total and separator in _SEPARATORS:
+            out[pair] = separator
+    return out
 
 
 def _shows_glyphs(operand) -> bool:

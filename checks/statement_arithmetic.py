@@ -38,7 +38,7 @@ def _severity(doc: Document, page: int) -> str:
 
 def _balances(doc: Document, ordered: list[dict]) -> list[Finding]:
     """Rows whose balance does not follow from the rows before them (`ordered`: in time order)."""
-    steps = breaks(ordered)
+    steps = breaks(ordered, frozenset(p.number for p in doc.pages if p.ocr))
     # A changed amount breaks its own row. A changed balance breaks its row and the next, which follows the
     # changed figure by exactly the opposite difference: that second break is the same edit, reported once.
     differences = {i: amount(ordered[i]["balance"]) - expected for i, expected in steps}

@@ -378,7 +378,7 @@ def test_genuine_samples_have_no_overlay_findings(path):
 
 def test_codes_are_documented():
     for code in ("PDF_TEXT_COVERED_RETYPED", "PDF_TEXT_COVERED", "PDF_TEXT_OVERPRINTED", "PDF_TEXT_HIDDEN",
-                 "PDF_TOUCHUP_EDIT", "PDF_REDACTION_PENDING"):
+                 "PDF_TOUCHUP_EDIT", "PDF_REDACTION_PENDING", "PDF_TEXT_OPERATOR_ODD", "PDF_PAGE_STREAMS_MIXED"):
         entry = CATALOG[code]
         assert entry.severity in ("medium", "high") and entry.why and entry.genuine and entry.false_positives
 
@@ -392,3 +392,131 @@ def test_a_null_among_the_page_contents_is_passed_over():
         pdf.save(out)
     doc = open_document("nulls.pdf", out.getvalue())
     assert "余额" in doc.pages[0].text and check(doc) == []
+
+
+# --- content-stream writing -------------------------------------------------------------------------
+
+def figure_column(rows: int):
+    """A right-aligned column of figures, one `Tj` each, as reportlab's canvas writes a table."""
+    def paint(c):
+        for i in range(rows):
+            c.drawRightString(400, 700 - 16 * i, f"{10_000 + 731 * i:,}.{i:02d}")
+    return paint
+
+
+def retyped(data: bytes, old: str, array: list) -> bytes:
+    """The page's content written back by pikepdf with the operator showing `old` replaced by a TJ of
+    `array`, as an editor retyping the figure in the page's own font writes it."""
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        page = pdf.pages[0]
+        instructions = []
+        for ins in pikepdf.parse_content_stream(page):
+            if str(ins.operator) == "Tj" and bytes(ins.operands[0]) == old.encode():
+                ins = pikepdf.ContentStreamInstruction([pikepdf.Array(array)], pikepdf.Operator("TJ"))
+            instructions.append(ins)
+        page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(instructions))
+        pdf.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("array, form", [
+    ([pikepdf.String("19,655.05")], "a TJ array without offsets"),
+    ([-278, pikepdf.String("119,655.05")], "a TJ array opening with an offset"),
+])
+def test_figure_retyped_with_another_operator_form_is_located(array, form):
+    data = retyped(drawn(figure_column(12)), "13,655.05", array)
+    (f,) = scan(data)[0]
+    assert (f.code, f.severity, f.page) == ("PDF_TEXT_OPERATOR_ODD", "medium", 1)
+    assert (f.evidence["form"], f.evidence["usual"], f.evidence["peers"]) == (form, "Tj", 11)
+    shown = "".join(str(v) for v in array if isinstance(v, pikepdf.String))
+    assert f.evidence["text"] == shown
+    assert overlaps(f.bbox, word_box(scan(data)[1], shown))
+
+
+def test_kerned_figure_among_plain_strings_passes():
+    """Engines that kern write an array with an offset inside it where a pair such as 11 occurs."""
+    data = retyped(drawn(figure_column(12)), "13,655.05", [pikepdf.String("1"), 40, pikepdf.String("1,655.05")])
+    assert codes(data) == []
+
+
+def test_odd_form_needs_enough_peers():
+    data = retyped(drawn(figure_column(6)), "13,655.05", [pikepdf.String("19,655.05")])
+    assert codes(data) == []
+
+
+def test_page_written_again_in_another_style_is_reported():
+    """Page 2 written back by pikepdf (one operator a line) while page 1 keeps reportlab's lines of
+    operators: the two pages share their font objects, so one engine made both."""
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(text_pdf(["代发工资 12,000.00 45,000.00", "转账 300.00 44,700.00"] * 4,
+                                          pages=2))) as pdf:
+        page = pdf.pages[1]
+        page.obj.Contents = pdf.make_stream(pikepdf.unparse_content_stream(pikepdf.parse_content_stream(page)))
+        pdf.save(out)
+    (f,) = scan(out.getvalue())[0]
+    assert (f.code, f.severity, f.page, f.bbox) == ("PDF_PAGE_STREAMS_MIXED", "medium", None, None)
+    assert (f.evidence["styles"], f.evidence["pages"]) == (2, "1; 2")
+    assert "page 1" in f.evidence["difference"] and "page 2" in f.evidence["difference"]
+
+
+def test_merged_document_of_two_engines_passes():
+    """A reportlab page and a PyMuPDF page in one file: each with fonts of its own, a merge, not an edit."""
+    import pymupdf
+    other = pymupdf.open()
+    other.new_page().insert_text((72, 72), "Closing balance 45,000.00 on 2024-01-31", fontname="helv")
+    out = io.BytesIO()
+    with pikepdf.open(io.BytesIO(GENUINE)) as pdf, pikepdf.open(io.BytesIO(other.tobytes())) as extra:
+        pdf.pages.extend(extra.pages)
+        pdf.save(out)
+    assert codes(out.getvalue()) == []
+
+
+# --- balance-repaired forgeries of the evaluation set ----------------------------------------------
+
+@pytest.fixture(scope="module")
+def repaired(tmp_path_factory):
+    """Forgeries of fixtures/pdfset.py's `balance_repaired` method, made as the set makes them (default seed):
+    a salary credit raised in the content stream, every later balance and the totals rewritten to match, the
+    file saved whole with the issuer's metadata; with their genuine originals and genuine re-saves of them."""
+    from fixtures import pdfset  # puts fixtures/ on the path its modules import each other by
+    DEFAULT_SEED, pdf_forgery = pdfset.DEFAULT_SEED, pdfset.pf
+    root = tmp_path_factory.mktemp("repaired")
+    w = pdfset.SetWriter(root)
+    cases = {}
+    for j, layout, producer in ((2, "abc", "reportlab"), (7, "boc", "fpdf2"), (9, "abc", "pymupdf")):
+        orig = pdfset.make_statement(DEFAULT_SEED, layout, producer, 1)
+        assert pdfset.make_forgery(w, DEFAULT_SEED, "balance_repaired", j, orig)
+        path = root / w.index[-1]["file"]
+        truth = json.loads(path.with_name(path.name + ".truth.json").read_text(encoding="utf-8"))
+        genuine = {"original": orig.pdf, "qpdf re-save": pdf_forgery.issuer_resave(orig.pdf, "pikepdf"),
+                   "MuPDF re-save": pdf_forgery.issuer_resave(orig.pdf, "pymupdf")}
+        cases[producer] = (path.read_bytes(), truth, genuine)
+    return cases
+
+
+@pytest.mark.parametrize("producer", ["reportlab", "fpdf2"])
+def test_repaired_balances_are_located_where_the_truth_says(repaired, producer):
+    data, truth, _ = repaired[producer]
+    odd = [f for f in scan(data)[0] if f.code == "PDF_TEXT_OPERATOR_ODD"]
+    edits = truth["tampering"]
+    assert odd and all(any(e["page"] == f.page and overlaps(f.bbox, e["bbox"]) for e in edits) for f in odd)
+    hit = {(e["page"], e["after"]) for e in edits for f in odd if e["page"] == f.page and overlaps(f.bbox, e["bbox"])}
+    assert len(hit) >= 3  # the raised credit or its balances, each at its own cell
+    assert {f.evidence["text"] for f in odd} <= {e["after"] for e in edits}
+
+
+def test_repaired_pymupdf_statement_shows_its_rewritten_pages(repaired):
+    """PyMuPDF's own figures were retyped code for code, so no operator differs; the edited pages are written
+    in the editor's style, the untouched first page in PyMuPDF's."""
+    data, truth, _ = repaired["pymupdf"]
+    (f,) = [f for f in scan(data)[0] if f.code == "PDF_PAGE_STREAMS_MIXED"]
+    edited_pages = {e["page"] for e in truth["tampering"]}
+    groups = [set(map(int, g.split(", "))) for g in f.evidence["pages"].split("; ")]
+    assert edited_pages in groups and 1 not in edited_pages
+
+
+@pytest.mark.parametrize("producer", ["reportlab", "fpdf2", "pymupdf"])
+def test_originals_and_their_resaves_have_no_writing_findings(repaired, producer):
+    for name, data in repaired[producer][2].items():
+        assert not [f.code for f in scan(data)[0] if f.code in ("PDF_TEXT_OPERATOR_ODD", "PDF_PAGE_STREAMS_MIXED")], name
