@@ -5,6 +5,8 @@ Layout under the data directory:
     uploads/ab/<sha256>/meta.json    first name, size, detected type, first upload time
     results/<job_id>.json            the result contract JSON
     failures/<job_id>.json           why a job failed, when it did
+    fingerprints/<job_id>.json       the fingerprints of the job's documents (worker/reuse.py rebuilds its index
+                                     from these)
 
 Every file is written to a temporary name in its directory and renamed into place, so a reader (or a
 crash) never sees half a file. The methods of Store are the whole interface the rest of worker/ uses.
@@ -84,9 +86,21 @@ class Store:
     def get_failure(self, job_id: str) -> dict | None:
         return self._get_json("failures", job_id)
 
+    def put_fingerprints(self, job_id: str, entry: dict) -> Path:
+        return self._put_json("fingerprints", job_id, entry)
+
+    def get_fingerprints(self, job_id: str) -> dict | None:
+        return self._get_json("fingerprints", job_id)
+
     def result_ids(self) -> list[str]:
-        folder = self.root / "results"
-        return sorted(p.stem for p in folder.glob("*.json")) if folder.exists() else []
+        return self._ids("results")
+
+    def fingerprint_ids(self) -> list[str]:
+        return self._ids("fingerprints")
+
+    def _ids(self, folder: str) -> list[str]:
+        path = self.root / folder
+        return sorted(p.stem for p in path.glob("*.json")) if path.exists() else []
 
     def _put_json(self, folder: str, job_id: str, payload: dict) -> Path:
         path = self._job_path(folder, job_id)

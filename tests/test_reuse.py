@@ -1,0 +1,119 @@
+"""Reuse across applicants with a real Redis: one statement edited for another holder, the same applicant again,
+no applicant identity, the index rebuilt from the store, and the queue path with `docverify similar`."""
+from __future__ import annotations
+
+import json
+import random
+import sys
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
+
+from people import make_applicant  # noqa: E402
+from statement import make_statement, render as render_statement  # noqa: E402
+
+from tests.conftest import run_cli  # noqa: E402
+from worker import config  # noqa: E402
+from worker.reuse import PREFIX, Index  # noqa: E402
+from worker.result import verify  # noqa: E402
+from worker.store import Store  # noqa: E402
+
+ID_A, ID_B = "330106199711207026", "110105198803031239"
+
+
+@pytest.fixture(scope="module")
+def statements(tmp_path_factory) -> dict[str, Path]:
+    """A genuine statement, and the same ledger re-issued under another holder's name and card number."""
+    folder = tmp_path_factory.mktemp("reuse")
+    a = make_applicant(random.Random("reuse:a"), 0, datetime(2025, 6, 2, 9))
+    b = make_applicant(random.Random("reuse:b"), 2, datetime(2025, 6, 2, 9))
+    st = make_statement(a, random.Random(1), np.random.default_rng(1))
+    edited = render_statement(replace(a, name=b.name, card_number=b.card_number), st.ledger, st.period,
+                              st.verification_code, np.random.default_rng(1))[0]
+    other = make_statement(b, random.Random(2), np.random.default_rng(2)).pdf
+    paths = {"genuine": folder / "statement.pdf", "edited": folder / "statement_b.pdf",
+             "other": folder / "statement_other.pdf"}
+    for key, data in (("genuine", st.pdf), ("edited", edited), ("other", other)):
+        paths[key].write_bytes(data)
+    return paths
+
+
+@pytest.fixture
+def index(env):
+    settings = config.load()
+    return Index(redis.Redis.from_url(settings.redis_url), Store(settings.data_dir))
+
+
+def check(index: Index, path: Path, job_id: str, applicant: str | None) -> dict:
+    return verify([(path.name, path.read_bytes())], bundle=False, job_id=job_id, reuse=index, applicant=applicant)
+
+
+def reuse_codes(result: dict) -> set[str]:
+    return {f["code"] for f in result["documents"][0]["findings"] if f["code"].startswith("REUSE_")}
+
+
+def test_a_statement_edited_for_another_applicant_is_flagged_with_the_earlier_job(index, statements):
+    first = check(index, statements["genuine"], "job-a", ID_A)
+    assert reuse_codes(first) == set()
+    assert {"name": "reuse", "status": "ran", "detail": "0 reuse finding(s)"} in first["documents"][0]["checks"]
+    second = check(index, statements["edited"], "job-b", ID_B)
+    doc = second["documents"][0]
+    rows = next(f for f in doc["findings"] if f["code"] == "REUSE_TRANSACTIONS")
+    assert rows["evidence"]["jobs"] == "job-a" and rows["evidence"]["similarity"] == 1.0
+    assert rows["evidence"]["applicants"] == "3301**********7026" and rows["evidence"]["applicant_known"]
+    assert doc["verdict"] == "reject"
+    # The page image says the same, but it names the same earlier document: one finding is enough.
+    assert reuse_codes(second) == {"REUSE_TRANSACTIONS"}
+    # Neither the result nor the index holds an ID number in clear.
+    stored = [index.conn.get(k) or b"" for k in index.conn.scan_iter(f"{PREFIX}:doc:*")]
+    assert stored and not any(ID_A.encode() in v or ID_B.encode() in v for v in stored)
+    assert ID_A not in json.dumps(second)
+    # Another customer of the same bank shares the layout and template, and is not flagged.
+    assert reuse_codes(check(index, statements["other"], "job-c", "C-3")) == set()
+
+
+def test_the_same_applicant_resubmitting_is_not_a_finding(index, statements):
+    check(index, statements["genuine"], "job-1", ID_A)
+    again = check(index, statements["genuine"], "job-2", ID_A)
+    assert reuse_codes(again) == set() and again["documents"][0]["verdict"] == "pass"
+    assert reuse_codes(check(index, statements["genuine"], "job-3", ID_B)) == {"REUSE_SAME_FILE"}
+
+
+def test_without_applicant_identity_the_finding_says_so(index, statements):
+    check(index, statements["genuine"], "job-x", None)
+    result = check(index, statements["edited"], "job-y", None)
+    rows = next(f for f in result["documents"][0]["findings"] if f["code"] == "REUSE_TRANSACTIONS")
+    assert rows["evidence"]["applicant_known"] is False and rows["evidence"]["applicants"] == "unknown"
+    assert "identity is missing" in rows["message"]
+    assert "no applicant identity" in next(c for c in result["documents"][0]["checks"] if c["name"] == "reuse")["detail"]
+
+
+def test_the_index_is_rebuilt_from_the_store(index, statements):
+    check(index, statements["genuine"], "job-a", ID_A)
+    index.conn.flushdb()
+    assert index.reindex() == 1
+    assert reuse_codes(check(index, statements["edited"], "job-b", ID_B)) == {"REUSE_TRANSACTIONS"}
+
+
+def test_queue_applicant_option_and_similar(env, statements):
+    a = run_cli(["enqueue", "--applicant", "APPLICANT-A", str(statements["genuine"])], env).stdout.strip()
+    b = run_cli(["enqueue", "--applicant", "APPLICANT-B", str(statements["edited"])], env).stdout.strip()
+    assert a and b and a != b
+    assert run_cli(["worker", "--burst"], env).returncode == 0
+    result = json.loads(run_cli(["result", "--json", b], env).stdout)
+    assert "REUSE_TRANSACTIONS" in reuse_codes(result)
+    similar = run_cli(["similar", "--json", b], env)
+    assert similar.returncode == 0, similar.stderr
+    nearest = json.loads(similar.stdout)[0]["nearest"]
+    assert nearest[0]["job_id"] == a and nearest[0]["applicant"] == "APPLICANT-A"
+    assert nearest[0]["scores"]["rows"] == 1.0
+    table = run_cli(["similar", str(statements["edited"])], env)
+    assert table.returncode == 0 and a in table.stdout and b in table.stdout
+    missing = run_cli(["similar", "no-such-job"], env)
+    assert missing.returncode == 2 and "neither a file nor a job" in missing.stderr

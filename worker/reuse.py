@@ -1,0 +1,241 @@
+"""Reuse across applicants: the fingerprint index in Redis, the REUSE_ findings, and `docverify similar`.
+
+Every document a job checks leaves its fingerprints (checks/fingerprint.py) in the store
+(fingerprints/<job_id>.json, the record the index can be rebuilt from with `docverify reindex`) and in Redis:
+
+    docverify:fp:doc:<job_id>/<n>            the document's record (JSON): job, file, masked applicant, fingerprints
+    docverify:fp:sha:<sha256>                ids of the documents with these bytes
+    docverify:fp:page:<band>:<bits>          pHash bands of each page (16 samples of 24 of its 256 bits)
+    docverify:fp:seal:<band>:<bits>          the same for each seal impression
+    docverify:fp:content:<band>:<minhash>    MinHash LSH bands of the filled-in tokens (16 bands of 4 rows)
+    docverify:fp:rows:<band>:<minhash>       MinHash LSH bands of the transaction rows
+
+A lookup reads only the sets its own bands name, so its cost follows the size of those buckets, not the number of
+documents stored; the few candidates are then scored exactly. Bit sampling (each band 24 fixed random bit
+positions of the 256) finds two hashes 16 bits apart with probability 0.98, 8 apart with 0.9999, and makes two pages
+40 bits apart (another customer of the same bank) a candidate with 0.24 — which the exact score then rejects.
+MinHash with 16 bands of 4 rows finds a pair with Jaccard 0.7 with probability 0.99 and one with 0.1 with 0.002. Templates and layouts are stored but not indexed: a bank's template
+is shared by all its customers, so its buckets would hold every one of them.
+
+The applicant is the caller's `applicant` id, else the ID number the bundle shows; only a keyed hash and the masked
+form leave this module. Same applicant, or the same job, is never a finding.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+
+import redis
+from datasketch import MinHash
+
+from checks.catalog import finding
+from checks.fingerprint import Fingerprints, hamming, jaccard
+from checks.model import CheckRun, DocumentResult, Finding
+from checks.verdict import Policy, decide, ranked
+from worker.privacy import mask_text
+from worker.store import Store
+
+PREFIX = "docverify:fp"
+HASH_BANDS, HASH_BAND_BITS = 16, 24
+_SAMPLES = [sorted(random.Random(f"docverify-band:{i}").sample(range(256), HASH_BAND_BITS)) for i in range(HASH_BANDS)]
+MINHASH_PERM, MINHASH_BANDS = 64, 16
+PAGE_BITS = 20  # of 256: a page rendered, recompressed or resized stays within 16, another customer's page 30+
+SEAL_BITS = 10  # one impression pasted twice stays within 2, two impressions of one seal differ by 16+
+CONTENT_JACCARD = 0.7  # co-workers' letters share up to 0.4 (employer's code and phone), a swapped name 1.0
+ROWS_JACCARD = 0.5
+PAGE_CONTENT_JACCARD = 0.5  # letters of one template sit within 4 bits: a page match must share its figures too
+MIN_TOKENS = 5  # fewer filled-in tokens or rows than this say nothing about a person
+# Strongest first: a weaker code is dropped when a stronger one already names the same earlier documents.
+CODES = ("REUSE_SAME_FILE", "REUSE_TRANSACTIONS", "REUSE_TEMPLATE_FILLED", "REUSE_SAME_PAGE_IMAGE", "REUSE_SEAL")
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Applicant:
+    key: str  # keyed hash, for equality; "" when the job named nobody
+    masked: str
+
+    @classmethod
+    def of(cls, value: str | None) -> "Applicant":
+        if not value:
+            return cls("", UNKNOWN)
+        value = value.strip().upper()
+        return cls(hashlib.sha256(f"docverify-applicant:{value}".encode()).hexdigest()[:32], mask_text(value))
+
+    def same(self, other: "Applicant") -> bool:
+        return bool(self.key) and self.key == other.key
+
+
+def applicant_of(results: list[DocumentResult], given: str | None) -> Applicant:
+    """The caller's id, else the first ID number any document of the job shows."""
+    if given:
+        return Applicant.of(given)
+    for r in results:
+        value = r.extracted.get("fields", {}).get("id_number", {}).get("value")
+        if value:
+            return Applicant.of(str(value))
+    return Applicant.of(None)
+
+
+def _bands(hex_hash: str) -> list[str]:
+    bits = f"{int(hex_hash, 16):0256b}"
+    return [f"{int(''.join(bits[p] for p in sample), 2):06x}" for sample in _SAMPLES]
+
+
+def _minhash_bands(items: list[str]) -> list[str]:
+    m = MinHash(num_perm=MINHASH_PERM, seed=1)
+    m.update_batch([i.encode() for i in items])
+    rows = MINHASH_PERM // MINHASH_BANDS
+    values = m.hashvalues
+    return [hashlib.sha1(values[i * rows:(i + 1) * rows].tobytes()).hexdigest()[:12] for i in range(MINHASH_BANDS)]
+
+
+def keys(fp: Fingerprints) -> list[str]:
+    """Every index set the document belongs to."""
+    out = [f"{PREFIX}:sha:{fp.sha256}"]
+    for kind, hashes in (("page", fp.pages), ("seal", fp.seals)):
+        out += [f"{PREFIX}:{kind}:{i}:{band}" for h in hashes for i, band in enumerate(_bands(h))]
+    for kind, items in (("content", fp.content), ("rows", fp.rows)):
+        if len(items) >= MIN_TOKENS:
+            out += [f"{PREFIX}:{kind}:{i}:{band}" for i, band in enumerate(_minhash_bands(items))]
+    return list(dict.fromkeys(out))
+
+
+def scores(a: Fingerprints, b: Fingerprints) -> dict:
+    """Every similarity between two documents, 0..1 (pages and seals: 1 − Hamming distance / 256)."""
+    def near(x: list[str], y: list[str]) -> float:
+        return max((1 - hamming(p, q) / (len(p) * 4) for p in x for q in y), default=0.0)
+
+    return {"file": 1.0 if a.sha256 == b.sha256 else 0.0, "page": round(near(a.pages, b.pages), 3),
+            "content": round(jaccard(a.content, b.content), 3), "rows": round(jaccard(a.rows, b.rows), 3),
+            "seal": round(near(a.seals, b.seals), 3), "template": round(jaccard(a.template, b.template), 3),
+            "layout": 1.0 if a.layout and a.layout == b.layout else 0.0,
+            "images": round(jaccard(a.images, b.images), 3)}
+
+
+def reused(a: Fingerprints, b: Fingerprints) -> dict[str, float]:
+    """The REUSE_ codes the pair earns, with the similarity each rests on."""
+    s = scores(a, b)
+    personal = len(a.content) >= MIN_TOKENS and len(b.content) >= MIN_TOKENS
+    out = {}
+    if s["file"]:
+        out["REUSE_SAME_FILE"] = 1.0
+    if len(a.rows) >= MIN_TOKENS and len(b.rows) >= MIN_TOKENS and s["rows"] >= ROWS_JACCARD:
+        out["REUSE_TRANSACTIONS"] = s["rows"]
+    if personal and s["content"] >= CONTENT_JACCARD:
+        out["REUSE_TEMPLATE_FILLED"] = s["content"]
+    if s["page"] >= 1 - PAGE_BITS / 256 and (not personal or s["content"] >= PAGE_CONTENT_JACCARD):
+        out["REUSE_SAME_PAGE_IMAGE"] = s["page"]
+    if s["seal"] >= 1 - SEAL_BITS / 256:
+        out["REUSE_SEAL"] = s["seal"]
+    return out
+
+
+class Index:
+    def __init__(self, conn: redis.Redis, store: Store | None = None):
+        self.conn = conn
+        self.store = store
+
+    def add(self, doc_id: str, record: dict) -> None:
+        """Index one document; `record` holds job_id, file, applicant {key, masked} and fingerprints."""
+        fp = Fingerprints.from_dict(record["fingerprints"])
+        pipe = self.conn.pipeline(transaction=False)
+        pipe.set(f"{PREFIX}:doc:{doc_id}", json.dumps(record, ensure_ascii=False))
+        for key in keys(fp):
+            pipe.sadd(key, doc_id)
+        pipe.execute()
+
+    def candidates(self, fp: Fingerprints) -> dict[str, dict]:
+        """The records of every stored document that shares a band with `fp`."""
+        pipe = self.conn.pipeline(transaction=False)
+        for key in keys(fp):
+            pipe.smembers(key)
+        ids = sorted({m.decode() for members in pipe.execute() for m in members})
+        if not ids:
+            return {}
+        records = self.conn.mget([f"{PREFIX}:doc:{i}" for i in ids])
+        return {i: json.loads(r) for i, r in zip(ids, records) if r is not None}
+
+    def findings(self, fp: Fingerprints, job_id: str, applicant: Applicant) -> list[Finding]:
+        """REUSE_ findings of one document against every earlier one from another applicant (another job)."""
+        by_code: dict[str, list[dict]] = {}
+        for doc_id, record in self.candidates(fp).items():
+            other = Applicant(record["applicant"]["key"], record["applicant"]["masked"])
+            if record["job_id"] == job_id or applicant.same(other):
+                continue
+            theirs = Fingerprints.from_dict(record["fingerprints"])
+            for code, similarity in reused(fp, theirs).items():
+                match = {"job_id": record["job_id"], "file": record["file"], "applicant": other.masked,
+                         "similarity": round(similarity, 3)}
+                if code == "REUSE_SEAL":
+                    match["same_issuer"] = bool(fp.employer) and fp.employer == theirs.employer
+                by_code.setdefault(code, []).append(match)
+        return _findings(by_code, applicant)
+
+    def check(self, job_id: str, given: str | None, results: list[DocumentResult], fingerprints: list[Fingerprints],
+              policy: Policy = Policy()) -> None:
+        """Look each document up, add its findings and re-decide its verdict, then index the job and keep its
+        fingerprints in the store. Lookups come first so the job's own documents never match each other."""
+        applicant = applicant_of(results, given)
+        for result, fp in zip(results, fingerprints):
+            found = self.findings(fp, job_id, applicant)
+            result.findings = ranked(result.findings + found)
+            detail = f"{len(found)} reuse finding(s)" + ("; no applicant identity" if not applicant.key else "")
+            result.checks.append(CheckRun("reuse", "ran", detail))
+            result.verdict = decide(result.findings, result.checks, policy)
+        documents = [{"file": r.file, "fingerprints": fp.to_dict()} for r, fp in zip(results, fingerprints)]
+        entry = {"job_id": job_id, "applicant": {"key": applicant.key, "masked": applicant.masked},
+                 "documents": documents}
+        if self.store is not None:
+            self.store.put_fingerprints(job_id, entry)
+        self.add_job(entry)
+
+    def add_job(self, entry: dict) -> None:
+        for n, doc in enumerate(entry["documents"]):
+            self.add(f"{entry['job_id']}/{n}", {"job_id": entry["job_id"], "file": doc["file"],
+                                                 "applicant": entry["applicant"], "fingerprints": doc["fingerprints"]})
+
+    def reindex(self) -> int:
+        """Rebuild the Redis index from the store's fingerprint records; returns the documents indexed."""
+        count = 0
+        for job_id in self.store.fingerprint_ids():
+            entry = self.store.get_fingerprints(job_id)
+            self.add_job(entry)
+            count += len(entry["documents"])
+        return count
+
+    def nearest(self, fp: Fingerprints, exclude_job: str | None = None, top: int = 10) -> list[dict]:
+        """The stored documents sharing any band with `fp`, best first, with every similarity."""
+        out = []
+        for doc_id, record in self.candidates(fp).items():
+            if record["job_id"] == exclude_job:
+                continue
+            s = scores(fp, Fingerprints.from_dict(record["fingerprints"]))
+            out.append({"job_id": record["job_id"], "file": record["file"],
+                        "applicant": record["applicant"]["masked"], "score": max(
+                            s["file"], s["page"] if s["page"] >= 1 - PAGE_BITS / 256 else 0, s["content"], s["rows"],
+                            s["seal"] if s["seal"] >= 1 - SEAL_BITS / 256 else 0), "scores": s})
+        return sorted(out, key=lambda m: -m["score"])[:top]
+
+
+def _findings(by_code: dict[str, list[dict]], applicant: Applicant) -> list[Finding]:
+    out, named = [], set()
+    for code in CODES:
+        matches = [m for m in by_code.get(code, []) if (m["job_id"], m["file"]) not in named]
+        if not matches:
+            continue
+        named |= {(m["job_id"], m["file"]) for m in matches}
+        matches.sort(key=lambda m: -m["similarity"])
+        unknown = not applicant.key or any(m["applicant"] == UNKNOWN for m in matches)
+        note = (" Applicant identity is missing on one side, so a resubmission by the same person cannot be "
+                "ruled out." if unknown else "")
+        severity = None
+        if code == "REUSE_SEAL" and all(m["same_issuer"] for m in matches):
+            severity = "low"  # one company's electronic seal on its staff's letters: worth a note, not a flag
+        out.append(finding(code, severity=severity, jobs=", ".join(dict.fromkeys(m["job_id"] for m in matches)),
+                           applicants=", ".join(dict.fromkeys(m["applicant"] for m in matches)),
+                           similarity=matches[0]["similarity"], count=len(matches), note=note,
+                           applicant_known=not unknown, matches=matches[:20]))
+    return out
