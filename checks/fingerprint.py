@@ -62,7 +62,7 @@ class Fingerprints:
     layout: str = ""
     images: list[str] = field(default_factory=list)
     seals: list[str] = field(default_factory=list)  # hex pHash per seal impression
-    employer: str = ""  # the employer a letter names, to tell a colleague's e-seal from a pasted one
+    issuer: str = ""  # the employer a letter names (the bank a statement): one issuer's e-seal repeats legitimately
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,7 +85,7 @@ def compute(doc: Document) -> Fingerprints:
         layout=_layout(doc),
         images=_images(doc),
         seals=[s for p in doc.pages for s in seal_hashes(render.raster(doc, p.number, dpi=SEAL_DPI, color=True))],
-        employer=nfkc(str(fields.get("employer", {}).get("value") or "")),
+        issuer=nfkc(str((fields.get("employer") or fields.get("bank") or {}).get("value") or "")),
     )
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import redis
+from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 
@@ -20,6 +21,7 @@ from statement import make_statement, render as render_statement  # noqa: E402
 
 from tests.conftest import run_cli  # noqa: E402
 from worker import config  # noqa: E402
+from worker.cli import main  # noqa: E402
 from worker.reuse import PREFIX, Index  # noqa: E402
 from worker.result import verify  # noqa: E402
 from worker.store import Store  # noqa: E402
@@ -102,18 +104,20 @@ def test_the_index_is_rebuilt_from_the_store(index, statements):
 
 
 def test_queue_applicant_option_and_similar(env, statements):
-    a = run_cli(["enqueue", "--applicant", "APPLICANT-A", str(statements["genuine"])], env).stdout.strip()
-    b = run_cli(["enqueue", "--applicant", "APPLICANT-B", str(statements["edited"])], env).stdout.strip()
+    # In-process CLI calls (the environment is the test's), the worker as its own process as in production.
+    cli = CliRunner()
+    a = cli.invoke(main, ["enqueue", "--applicant", "APPLICANT-A", str(statements["genuine"])]).stdout.strip()
+    b = cli.invoke(main, ["enqueue", "--applicant", "APPLICANT-B", str(statements["edited"])]).stdout.strip()
     assert a and b and a != b
     assert run_cli(["worker", "--burst"], env).returncode == 0
-    result = json.loads(run_cli(["result", "--json", b], env).stdout)
+    result = json.loads(cli.invoke(main, ["result", "--json", b]).stdout)
     assert "REUSE_TRANSACTIONS" in reuse_codes(result)
-    similar = run_cli(["similar", "--json", b], env)
-    assert similar.returncode == 0, similar.stderr
+    similar = cli.invoke(main, ["similar", "--json", b])
+    assert similar.exit_code == 0, similar.output
     nearest = json.loads(similar.stdout)[0]["nearest"]
     assert nearest[0]["job_id"] == a and nearest[0]["applicant"] == "APPLICANT-A"
-    assert nearest[0]["scores"]["rows"] == 1.0
-    table = run_cli(["similar", str(statements["edited"])], env)
-    assert table.returncode == 0 and a in table.stdout and b in table.stdout
-    missing = run_cli(["similar", "no-such-job"], env)
-    assert missing.returncode == 2 and "neither a file nor a job" in missing.stderr
+    assert nearest[0]["scores"]["rows"] == 1.0 and nearest[0]["scores"]["template"] > 0.9
+    table = cli.invoke(main, ["similar", str(statements["edited"])])
+    assert table.exit_code == 0 and a in table.stdout and b in table.stdout
+    missing = cli.invoke(main, ["similar", "no-such-job"])
+    assert missing.exit_code == 2

@@ -5,8 +5,9 @@ Every document a job checks leaves its fingerprints (checks/fingerprint.py) in t
 
     docverify:fp:doc:<job_id>/<n>            the document's record (JSON): job, file, masked applicant, fingerprints
     docverify:fp:sha:<sha256>                ids of the documents with these bytes
-    docverify:fp:page:<band>:<bits>          pHash bands of each page (16 samples of 24 of its 256 bits)
-    docverify:fp:seal:<band>:<bits>          the same for each seal impression
+    docverify:fp:page:<band>:<bits>          pHash bands of each page (16 samples of 24 of its 256 bits), for
+                                             documents without figures of their own (photos, unread images)
+    docverify:fp:seal:<band>:<bits>          pHash bands (16 samples of 48 bits) of each seal on a letter
     docverify:fp:content:<band>:<minhash>    MinHash LSH bands of the filled-in tokens (16 bands of 4 rows)
     docverify:fp:rows:<band>:<minhash>       MinHash LSH bands of the transaction rows
 
@@ -38,8 +39,10 @@ from worker.privacy import mask_text
 from worker.store import Store
 
 PREFIX = "docverify:fp"
-HASH_BANDS, HASH_BAND_BITS = 16, 24
-_SAMPLES = [sorted(random.Random(f"docverify-band:{i}").sample(range(256), HASH_BAND_BITS)) for i in range(HASH_BANDS)]
+HASH_BANDS = 16
+_SAMPLES = {kind: [sorted(random.Random(f"docverify-band:{kind}:{i}").sample(range(256), bits))
+                   for i in range(HASH_BANDS)] for kind, bits in (("page", 24), ("seal", 48))}
+SEAL_KINDS = ("employment_proof", "other")
 MINHASH_PERM, MINHASH_BANDS = 64, 16
 PAGE_BITS = 20  # of 256: a page rendered, recompressed or resized stays within 16, another customer's page 30+
 SEAL_BITS = 10  # one impression pasted twice stays within 2, two impressions of one seal differ by 16+
@@ -79,9 +82,9 @@ def applicant_of(results: list[DocumentResult], given: str | None) -> Applicant:
     return Applicant.of(None)
 
 
-def _bands(hex_hash: str) -> list[str]:
+def _bands(kind: str, hex_hash: str) -> list[str]:
     bits = f"{int(hex_hash, 16):0256b}"
-    return [f"{int(''.join(bits[p] for p in sample), 2):06x}" for sample in _SAMPLES]
+    return [f"{int(''.join(bits[p] for p in sample), 2):x}" for sample in _SAMPLES[kind]]
 
 
 def _minhash_bands(items: list[str]) -> list[str]:
@@ -95,8 +98,10 @@ def _minhash_bands(items: list[str]) -> list[str]:
 def keys(fp: Fingerprints) -> list[str]:
     """Every index set the document belongs to."""
     out = [f"{PREFIX}:sha:{fp.sha256}"]
-    for kind, hashes in (("page", fp.pages), ("seal", fp.seals)):
-        out += [f"{PREFIX}:{kind}:{i}:{band}" for h in hashes for i, band in enumerate(_bands(h))]
+    pages = fp.pages if len(fp.content) < MIN_TOKENS else []
+    seals = fp.seals if fp.kind in SEAL_KINDS else []
+    for kind, hashes in (("page", pages), ("seal", seals)):
+        out += [f"{PREFIX}:{kind}:{i}:{band}" for h in hashes for i, band in enumerate(_bands(kind, h))]
     for kind, items in (("content", fp.content), ("rows", fp.rows)):
         if len(items) >= MIN_TOKENS:
             out += [f"{PREFIX}:{kind}:{i}:{band}" for i, band in enumerate(_minhash_bands(items))]
@@ -128,7 +133,7 @@ def reused(a: Fingerprints, b: Fingerprints) -> dict[str, float]:
         out["REUSE_TEMPLATE_FILLED"] = s["content"]
     if s["page"] >= 1 - PAGE_BITS / 256 and (not personal or s["content"] >= PAGE_CONTENT_JACCARD):
         out["REUSE_SAME_PAGE_IMAGE"] = s["page"]
-    if s["seal"] >= 1 - SEAL_BITS / 256:
+    if a.kind in SEAL_KINDS and b.kind in SEAL_KINDS and s["seal"] >= 1 - SEAL_BITS / 256:
         out["REUSE_SEAL"] = s["seal"]
     return out
 
@@ -139,10 +144,12 @@ class Index:
         self.store = store
 
     def add(self, doc_id: str, record: dict) -> None:
-        """Index one document; `record` holds job_id, file, applicant {key, masked} and fingerprints."""
+        """Index one document; `record` holds job_id, file, applicant {key, masked} and fingerprints. Redis keeps
+        what a lookup scores; the template shingles (the bulk of a record) stay in the store, for `similar`."""
         fp = Fingerprints.from_dict(record["fingerprints"])
+        lean = {**record, "fingerprints": {k: v for k, v in record["fingerprints"].items() if k != "template"}}
         pipe = self.conn.pipeline(transaction=False)
-        pipe.set(f"{PREFIX}:doc:{doc_id}", json.dumps(record, ensure_ascii=False))
+        pipe.set(f"{PREFIX}:doc:{doc_id}", json.dumps(lean, ensure_ascii=False, separators=(",", ":")))
         for key in keys(fp):
             pipe.sadd(key, doc_id)
         pipe.execute()
@@ -170,7 +177,7 @@ class Index:
                 match = {"job_id": record["job_id"], "file": record["file"], "applicant": other.masked,
                          "similarity": round(similarity, 3)}
                 if code == "REUSE_SEAL":
-                    match["same_issuer"] = bool(fp.employer) and fp.employer == theirs.employer
+                    match["same_issuer"] = bool(fp.issuer) and fp.issuer == theirs.issuer
                 by_code.setdefault(code, []).append(match)
         return _findings(by_code, applicant)
 
@@ -212,7 +219,11 @@ class Index:
         for doc_id, record in self.candidates(fp).items():
             if record["job_id"] == exclude_job:
                 continue
-            s = scores(fp, Fingerprints.from_dict(record["fingerprints"]))
+            theirs = Fingerprints.from_dict(record["fingerprints"])
+            entry = self.store.get_fingerprints(record["job_id"]) if self.store is not None else None
+            if entry is not None:
+                theirs.template = entry["documents"][int(doc_id.rsplit("/", 1)[1])]["fingerprints"]["template"]
+            s = scores(fp, theirs)
             out.append({"job_id": record["job_id"], "file": record["file"],
                         "applicant": record["applicant"]["masked"], "score": max(
                             s["file"], s["page"] if s["page"] >= 1 - PAGE_BITS / 256 else 0, s["content"], s["rows"],
