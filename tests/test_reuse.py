@@ -17,10 +17,11 @@ from click.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "fixtures"))
 
 from people import make_applicant  # noqa: E402
+from proof import make_proof  # noqa: E402
 from statement import make_statement, render as render_statement  # noqa: E402
 
 from tests.conftest import run_cli  # noqa: E402
-from worker import config  # noqa: E402
+from worker import config, report  # noqa: E402
 from worker.cli import main  # noqa: E402
 from worker.reuse import PREFIX, Index  # noqa: E402
 from worker.result import verify  # noqa: E402
@@ -76,6 +77,7 @@ def test_a_statement_edited_for_another_applicant_is_flagged_with_the_earlier_jo
     stored = [index.conn.get(k) or b"" for k in index.conn.scan_iter(f"{PREFIX}:doc:*")]
     assert stored and not any(ID_A.encode() in v or ID_B.encode() in v for v in stored)
     assert ID_A not in json.dumps(second)
+    assert "REUSE_TRANSACTIONS" in report.render(second, lambda sha: None, masked=True)
     # Another customer of the same bank shares the layout and template, and is not flagged.
     assert reuse_codes(check(index, statements["other"], "job-c", "C-3")) == set()
 
@@ -121,3 +123,21 @@ def test_queue_applicant_option_and_similar(env, statements):
     assert table.exit_code == 0 and a in table.stdout and b in table.stdout
     missing = cli.invoke(main, ["similar", "no-such-job"])
     assert missing.exit_code == 2
+
+
+def test_the_id_number_on_the_proof_is_the_applicant_when_the_caller_names_nobody(index, tmp_path):
+    a = make_applicant(random.Random("reuse:a"), 0, datetime(2025, 6, 2, 9))
+    b = make_applicant(random.Random("reuse:b"), 2, datetime(2025, 6, 2, 9))
+    genuine = make_proof(a, random.Random(1), np.random.default_rng(1)).pdf
+    swapped = make_proof(replace(a, name=b.name, id_number=b.id_number), random.Random(1),
+                         np.random.default_rng(1)).pdf
+    first = verify([("proof.pdf", genuine)], bundle=True, job_id="job-1", reuse=index)
+    assert reuse_codes(first) == set()
+    # The same person again (their ID number on the letter): a resubmission.
+    again = verify([("proof.pdf", genuine + b"\n")], bundle=True, job_id="job-2", reuse=index)
+    assert reuse_codes(again) == set()
+    ring = verify([("proof.pdf", swapped)], bundle=True, job_id="job-3", reuse=index)
+    found = next(f for f in ring["documents"][0]["findings"] if f["code"] == "REUSE_TEMPLATE_FILLED")
+    assert found["evidence"]["jobs"] == "job-1, job-2" and found["evidence"]["applicant_known"]
+    assert found["evidence"]["applicants"] == f"{a.id_number[:4]}**********{a.id_number[-4:]}"
+    assert ring["bundle"]["verdict"] == "reject"
