@@ -47,6 +47,7 @@ IDENTITY_FIELDS = ("name", "account_name", "id_number", "account_number", "perso
 _TOKEN = re.compile(r"\d(?:[\d.:/\-]|,(?=\d{3}(?!\d)))*")
 _LABELS = frozenset({*STATEMENT_COLUMNS, *SI_COLUMNS, *HOUSING_COLUMNS} | {
     label for table in (STATEMENT_LABELS, SI_LABELS, HOUSING_LABELS) for labels in table.values() for label in labels})
+_CN_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月(?:\s*(\d{1,2})\s*日)?")
 _IDENTITY_NUMBER = re.compile(r"^\d{12,}[\dXx]?$")
 _SHORT = 16  # hex digits kept of each token or row hash: 64 bits, no collisions at any realistic scale
 
@@ -98,11 +99,14 @@ def page_hash(gray: np.ndarray) -> str:
 
 
 def content_tokens(text: str, identity: set[str] = frozenset()) -> list[str]:
-    """Hashes of the digit-bearing tokens, identity numbers left out; thousands separators do not count."""
+    """Hashes of the digit-bearing tokens, identity numbers left out; thousands separators do not count. A date
+    written 2024年5月1日 is one token, as 2024-05-01 is; one- and two-character tokens (a day, a page number, a
+    count) are shared by everybody and left out."""
+    text = _CN_DATE.sub(lambda m: "-".join(f"{int(g):02d}" for g in m.groups() if g), nfkc(text))
     tokens = set()
-    for token in _TOKEN.findall(nfkc(text)):
+    for token in _TOKEN.findall(text):
         token = token.replace(",", "").rstrip(".:/-")
-        if _IDENTITY_NUMBER.match(token) or token in identity:
+        if len(token) < 3 or _IDENTITY_NUMBER.match(token) or token in identity:
             continue
         tokens.add(token)
     return sorted(_short(t) for t in tokens)

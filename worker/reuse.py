@@ -12,14 +12,21 @@ Every document a job checks leaves its fingerprints (checks/fingerprint.py) in t
     docverify:fp:rows:<band>:<minhash>       MinHash LSH bands of the transaction rows
 
 A lookup reads only the sets its own bands name, so its cost follows the size of those buckets, not the number of
-documents stored; the few candidates are then scored exactly. Bit sampling (each band 24 fixed random bit
-positions of the 256) finds two hashes 16 bits apart with probability 0.98, 8 apart with 0.9999, and makes two pages
-40 bits apart (another customer of the same bank) a candidate with 0.24 — which the exact score then rejects.
-MinHash with 16 bands of 4 rows finds a pair with Jaccard 0.7 with probability 0.99 and one with 0.1 with 0.002. Templates and layouts are stored but not indexed: a bank's template
-is shared by all its customers, so its buckets would hold every one of them.
+documents stored; the few candidates are then scored exactly. What must stay small is therefore the buckets, and a
+signal whose genuine documents sit close together cannot be indexed:
+- pages are indexed only for documents without figures of their own: letters of one template are 4–8 bits apart,
+  as close as a rescan (up to 16), so their pages would put every letter of the template in one bucket. A page of a
+  document with figures matches only if its figures do too, and those are found through their own bands;
+- seals only on letters (employment proofs and other documents): a bank's or a bureau's electronic seal is on all
+  its customers' statements and records. A pasted seal stays within 2 bits; 48-bit bands find pairs 6 bits apart
+  with probability 0.998 and seals of two companies (~50 bits apart) with 0.0005;
+- page bands of 24 bits find pages 16 bits apart with probability 0.98;
+- MinHash with 16 bands of 4 rows finds a pair with Jaccard 0.7 with probability 0.99 and one with 0.1 with 0.002;
+- templates and layouts are stored, never indexed: an issuer's template is shared by all its customers.
 
-The applicant is the caller's `applicant` id, else the ID number the bundle shows; only a keyed hash and the masked
-form leave this module. Same applicant, or the same job, is never a finding.
+The applicant is the caller's `applicant` id, else the ID number the bundle shows; only a hash (for equality) and the
+masked form leave this module. The hash is not a secret (ID numbers can be enumerated): Redis and the store stay as
+closed as they are for results. Same applicant, or the same job, is never a finding.
 """
 from __future__ import annotations
 
@@ -45,11 +52,12 @@ _SAMPLES = {kind: [sorted(random.Random(f"docverify-band:{kind}:{i}").sample(ran
 SEAL_KINDS = ("employment_proof", "other")
 MINHASH_PERM, MINHASH_BANDS = 64, 16
 PAGE_BITS = 20  # of 256: a page rendered, recompressed or resized stays within 16, another customer's page 30+
-SEAL_BITS = 10  # one impression pasted twice stays within 2, two impressions of one seal differ by 16+
+SEAL_BITS = 6  # one impression pasted twice stays within 2, two impressions of one seal differ by 10+
 CONTENT_JACCARD = 0.7  # co-workers' letters share up to 0.4 (employer's code and phone), a swapped name 1.0
 ROWS_JACCARD = 0.5
 PAGE_CONTENT_JACCARD = 0.5  # letters of one template sit within 4 bits: a page match must share its figures too
-MIN_TOKENS = 5  # fewer filled-in tokens or rows than this say nothing about a person
+MIN_FIGURES = 3  # a letter carries 4–6 figures (hire date, income, phone, issue date, …) once days and pages are out
+MIN_ROWS = 5  # fewer rows than this say nothing about a person
 # Strongest first: a weaker code is dropped when a stronger one already names the same earlier documents.
 CODES = ("REUSE_SAME_FILE", "REUSE_TRANSACTIONS", "REUSE_TEMPLATE_FILLED", "REUSE_SAME_PAGE_IMAGE", "REUSE_SEAL")
 UNKNOWN = "unknown"
@@ -57,7 +65,7 @@ UNKNOWN = "unknown"
 
 @dataclass(frozen=True)
 class Applicant:
-    key: str  # keyed hash, for equality; "" when the job named nobody
+    key: str  # hash, for equality; "" when the job named nobody
     masked: str
 
     @classmethod
@@ -98,12 +106,12 @@ def _minhash_bands(items: list[str]) -> list[str]:
 def keys(fp: Fingerprints) -> list[str]:
     """Every index set the document belongs to."""
     out = [f"{PREFIX}:sha:{fp.sha256}"]
-    pages = fp.pages if len(fp.content) < MIN_TOKENS else []
+    pages = fp.pages if len(fp.content) < MIN_FIGURES else []
     seals = fp.seals if fp.kind in SEAL_KINDS else []
     for kind, hashes in (("page", pages), ("seal", seals)):
         out += [f"{PREFIX}:{kind}:{i}:{band}" for h in hashes for i, band in enumerate(_bands(kind, h))]
-    for kind, items in (("content", fp.content), ("rows", fp.rows)):
-        if len(items) >= MIN_TOKENS:
+    for kind, items, least in (("content", fp.content, MIN_FIGURES), ("rows", fp.rows, MIN_ROWS)):
+        if len(items) >= least:
             out += [f"{PREFIX}:{kind}:{i}:{band}" for i, band in enumerate(_minhash_bands(items))]
     return list(dict.fromkeys(out))
 
@@ -123,11 +131,11 @@ def scores(a: Fingerprints, b: Fingerprints) -> dict:
 def reused(a: Fingerprints, b: Fingerprints) -> dict[str, float]:
     """The REUSE_ codes the pair earns, with the similarity each rests on."""
     s = scores(a, b)
-    personal = len(a.content) >= MIN_TOKENS and len(b.content) >= MIN_TOKENS
+    personal = len(a.content) >= MIN_FIGURES and len(b.content) >= MIN_FIGURES
     out = {}
     if s["file"]:
         out["REUSE_SAME_FILE"] = 1.0
-    if len(a.rows) >= MIN_TOKENS and len(b.rows) >= MIN_TOKENS and s["rows"] >= ROWS_JACCARD:
+    if len(a.rows) >= MIN_ROWS and len(b.rows) >= MIN_ROWS and s["rows"] >= ROWS_JACCARD:
         out["REUSE_TRANSACTIONS"] = s["rows"]
     if personal and s["content"] >= CONTENT_JACCARD:
         out["REUSE_TEMPLATE_FILLED"] = s["content"]
