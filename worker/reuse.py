@@ -53,9 +53,10 @@ SEAL_KINDS = ("employment_proof", "other")
 MINHASH_PERM, MINHASH_BANDS = 64, 16
 PAGE_BITS = 20  # of 256: a page rendered, recompressed or resized stays within 16, another customer's page 30+
 SEAL_BITS = 6  # one impression pasted twice stays within 2, two impressions of one seal differ by 10+
-CONTENT_JACCARD = 0.7  # co-workers' letters share up to 0.4 (employer's code and phone), a swapped name 1.0
+# Co-workers' letters share the employer's credit code and phone, up to half their figures; a swapped name all of
+# them. Letters of one template sit within 4–8 bits, so a page match of a document with figures needs as much.
+CONTENT_JACCARD = 0.7
 ROWS_JACCARD = 0.5
-PAGE_CONTENT_JACCARD = 0.5  # letters of one template sit within 4 bits: a page match must share its figures too
 MIN_FIGURES = 3  # a letter carries 4–6 figures (hire date, income, phone, issue date, …) once days and pages are out
 MIN_ROWS = 5  # fewer rows than this say nothing about a person
 # Strongest first: a weaker code is dropped when a stronger one already names the same earlier documents.
@@ -139,7 +140,7 @@ def reused(a: Fingerprints, b: Fingerprints) -> dict[str, float]:
         out["REUSE_TRANSACTIONS"] = s["rows"]
     if personal and s["content"] >= CONTENT_JACCARD:
         out["REUSE_TEMPLATE_FILLED"] = s["content"]
-    if s["page"] >= 1 - PAGE_BITS / 256 and (not personal or s["content"] >= PAGE_CONTENT_JACCARD):
+    if s["page"] >= 1 - PAGE_BITS / 256 and (not personal or s["content"] >= CONTENT_JACCARD):
         out["REUSE_SAME_PAGE_IMAGE"] = s["page"]
     if a.kind in SEAL_KINDS and b.kind in SEAL_KINDS and s["seal"] >= 1 - SEAL_BITS / 256:
         out["REUSE_SEAL"] = s["seal"]
