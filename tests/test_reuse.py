@@ -20,6 +20,7 @@ from people import make_applicant  # noqa: E402
 from proof import make_proof  # noqa: E402
 from statement import make_statement, render as render_statement  # noqa: E402
 
+from checks.model import DocumentResult, Verdict  # noqa: E402
 from tests.conftest import run_cli  # noqa: E402
 from worker import config, report  # noqa: E402
 from worker.cli import main  # noqa: E402
@@ -141,3 +142,12 @@ def test_the_id_number_on_the_proof_is_the_applicant_when_the_caller_names_nobod
     assert found["evidence"]["jobs"] == "job-1, job-2" and found["evidence"]["applicant_known"]
     assert found["evidence"]["applicants"] == f"{a.id_number[:4]}**********{a.id_number[-4:]}"
     assert ring["bundle"]["verdict"] == "reject"
+
+
+def test_a_document_whose_fingerprints_fail_is_reviewed_not_lost(index):
+    result = DocumentResult(file="x.pdf", sha256="0" * 64, format="pdf", kind="other", pages=1,
+                            verdict=Verdict("pass", 0.0), findings=[], checks=[])
+    index.check("job-e", None, [result], [RuntimeError("page 1 cannot be rendered")])
+    assert result.checks[-1].status == "error" and "cannot be rendered" in result.checks[-1].detail
+    assert result.verdict.verdict == "review"
+    assert index.store.get_fingerprints("job-e")["documents"] == []

@@ -41,7 +41,7 @@ def verify(files: list[tuple[str, bytes | InputError]], *, bundle: bool, job_id:
     """
     job_id = job_id or new_job_id()
     results: list[DocumentResult] = []
-    prints: list[fingerprint.Fingerprints] = []
+    prints: list[fingerprint.Fingerprints | Exception] = []
     errors: list[dict] = []
     for i, (name, data) in enumerate(files):
         if on_document:
@@ -56,7 +56,10 @@ def verify(files: list[tuple[str, bytes | InputError]], *, bundle: bool, job_id:
         try:
             results.append(pipeline.verify_document(doc, policy, ocr_engine))
             if reuse is not None:
-                prints.append(fingerprint.compute(doc))
+                try:
+                    prints.append(fingerprint.compute(doc))
+                except Exception as exc:  # the document keeps its findings; the reuse check says it could not run
+                    prints.append(exc)
         finally:
             doc.close()
     if reuse is not None:

@@ -190,18 +190,23 @@ class Index:
                 by_code.setdefault(code, []).append(match)
         return _findings(by_code, applicant)
 
-    def check(self, job_id: str, given: str | None, results: list[DocumentResult], fingerprints: list[Fingerprints],
-              policy: Policy = Policy()) -> None:
+    def check(self, job_id: str, given: str | None, results: list[DocumentResult],
+              fingerprints: list[Fingerprints | Exception], policy: Policy = Policy()) -> None:
         """Look each document up, add its findings and re-decide its verdict, then index the job and keep its
-        fingerprints in the store. Lookups come first so the job's own documents never match each other."""
+        fingerprints in the store. Lookups come first so the job's own documents never match each other. A document
+        whose fingerprints could not be computed (the exception in its place) gets a `reuse` run in error."""
         applicant = applicant_of(results, given)
         for result, fp in zip(results, fingerprints):
-            found = self.findings(fp, job_id, applicant)
-            result.findings = ranked(result.findings + found)
-            detail = f"{len(found)} reuse finding(s)" + ("; no applicant identity" if not applicant.key else "")
-            result.checks.append(CheckRun("reuse", "ran", detail))
+            if isinstance(fp, Exception):
+                result.checks.append(CheckRun("reuse", "error", f"{type(fp).__name__}: {fp}"[:300]))
+            else:
+                found = self.findings(fp, job_id, applicant)
+                result.findings = ranked(result.findings + found)
+                detail = f"{len(found)} reuse finding(s)" + ("; no applicant identity" if not applicant.key else "")
+                result.checks.append(CheckRun("reuse", "ran", detail))
             result.verdict = decide(result.findings, result.checks, policy)
-        documents = [{"file": r.file, "fingerprints": fp.to_dict()} for r, fp in zip(results, fingerprints)]
+        documents = [{"file": r.file, "fingerprints": fp.to_dict()} for r, fp in zip(results, fingerprints)
+                     if not isinstance(fp, Exception)]
         entry = {"job_id": job_id, "applicant": {"key": applicant.key, "masked": applicant.masked},
                  "documents": documents}
         if self.store is not None:
