@@ -539,6 +539,46 @@ _CODES = [
          "One style on every page.",
          "A document merged from files of different origins (a cover page, an appended letter); a page "
          "stamped or watermarked afterwards by a tool that rewrote its content."),
+    # --- reuse across applicants (worker/reuse.py) ------------------------------------------------
+    Code("REUSE_SAME_FILE", "high",
+         "The same file was submitted earlier for another applicant ({applicants}; job {jobs}).{note}",
+         "Fraud rings recycle one genuine document for several applicants. A byte-identical file under another "
+         "applicant's name is that document, whatever it says.",
+         "A file submitted once, or again only by the same applicant.",
+         "A re-run by the same person under another applicant id; a document with no applicant identity on one "
+         "side (the finding says so)."),
+    Code("REUSE_TRANSACTIONS", "high",
+         "{count} earlier statement(s) of other applicants ({applicants}; job {jobs}) list the same transaction "
+         "rows (dates, amounts, counterparties; overlap {similarity}).{note}",
+         "A statement belongs to one account holder: its movements are unique to that person. The same rows under "
+         "another holder name are one statement edited for several applicants.",
+         "Rows of one person only; a salary credit shared with a colleague is one row among dozens.",
+         "Joint accounts or spouses submitting the same account's statement; a family paying one another "
+         "(a handful of rows, below the threshold)."),
+    Code("REUSE_TEMPLATE_FILLED", "high",
+         "{count} earlier document(s) of other applicants ({applicants}; job {jobs}) carry the same filled-in "
+         "figures (dates, amounts, codes) under another name (overlap {similarity}).{note}",
+         "A letter whose employer, position, hire date, income and issue date all equal another applicant's, with "
+         "only the name and ID number changed, is one proof reused with names swapped. The issuer's boilerplate "
+         "and the identity fields are left out of the comparison.",
+         "Two colleagues' letters share the employer's code and phone at most, not the hire date and income.",
+         "Colleagues hired the same day at the same pay and given letters the same day; a batch of identical "
+         "letters printed by one HR department."),
+    Code("REUSE_SAME_PAGE_IMAGE", "high",
+         "A page looks the same as a page submitted earlier for another applicant ({applicants}; job {jobs}; "
+         "similarity {similarity}).{note}",
+         "The same page image (after recompression, rescanning or resizing) with the same figures, under another "
+         "applicant: a screenshot or scan recycled from someone else.",
+         "Every customer's page differs in its rows and figures, even on one bank's layout.",
+         "A page that is almost all template (a cover page, a blank form): matched only when its figures agree too."),
+    Code("REUSE_SEAL", "high",
+         "The seal impression matches a seal on {count} earlier document(s) of other applicants ({applicants}; "
+         "job {jobs}; similarity {similarity}).{note}",
+         "A stamped seal is never inked twice the same way; the same impression on letters of several applicants is "
+         "one seal image pasted. High when the earlier letter names another employer; low when it names the same "
+         "one, since a company's electronic seal image legitimately repeats on all its letters.",
+         "A hand-stamped seal, different in its ink on every letter.",
+         "Electronic seals, one image per issuer (low severity when the issuer is the same)."),
 ]
 
 CATALOG: dict[str, Code] = {c.code: c for c in _CODES}

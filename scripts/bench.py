@@ -14,6 +14,14 @@ one scanned and one photographed statement page per OCR engine (seconds, CPU sec
 in its own process (the full OCR comparison is scripts/ocr_bench.py). Per producer, on the evaluation sets:
 
     .venv/bin/python scripts/bench.py --text-pdf-only /tmp/eval/*/*.pdf /tmp/pdfset/genuine/*.pdf
+
+Reuse lookup cost (`--reuse`, alone): synthetic fingerprints shaped like the population set's (two-page statements
+whose page hashes cluster around a few bank layouts, one-page letters with a seal, co-workers sharing an employer's
+figures) are indexed into a private redis-server up to each size of `--reuse-sizes` (default 10^4 and 10^5); at each
+size, a lookup (worker.reuse.Index.findings) of 100 new documents and of 100 near-copies of stored ones is timed, with
+the candidates it scored:
+
+    .venv/bin/python scripts/bench.py --reuse [--reuse-sizes 10000,100000]
 """
 from __future__ import annotations
 
@@ -22,6 +30,7 @@ import contextlib
 import io
 import json
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -215,6 +224,79 @@ def ocr_pages(runs: int) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _synthetic(rng, n: int, near=None):
+    """Fingerprints shaped like real ones. `near`: a near-copy of that record (a few bits and nothing else off)."""
+    from checks.fingerprint import Fingerprints
+
+    def flip(hex_hash: str, bits: int, r=rng) -> str:
+        value = int(hex_hash, 16)
+        for b in r.sample(range(256), bits):
+            value ^= 1 << b
+        return f"{value:064x}"
+
+    def tokens(k: int) -> list[str]:
+        return sorted(f"{rng.getrandbits(64):016x}" for _ in range(k))
+
+    if near is not None:
+        return Fingerprints(**{**near.__dict__, "sha256": f"{rng.getrandbits(256):064x}",
+                               "pages": [flip(p, 4) for p in near.pages],
+                               "seals": [flip(p, 2) for p in near.seals]})
+    layouts = [f"{random.Random(f'layout{i}').getrandbits(256):064x}" for i in range(4)]
+    seal = f"{random.Random('seal').getrandbits(256):064x}"
+    if n % 10 == 0:  # a photo without readable figures: only its page hash to go by
+        return Fingerprints(sha256=f"{rng.getrandbits(256):064x}", kind="other", pages=[f"{rng.getrandbits(256):064x}"])
+    if n % 2:
+        return Fingerprints(sha256=f"{rng.getrandbits(256):064x}", kind="bank_statement",
+                            pages=[flip(rng.choice(layouts), rng.randint(20, 40)) for _ in range(2)],
+                            content=tokens(140), rows=tokens(38), seals=[flip(seal, rng.randint(16, 40))])
+    employer = n // 20  # ten letters per employer: co-workers share its code and phone
+    shared = [f"{random.Random(f'employer{employer}:{k}').getrandbits(64):016x}" for k in range(3)]
+    # Seals of two companies share the ring and star (~30 bits each off one design, as measured ~60 apart);
+    # two impressions of one company's seal differ by 16+.
+    company_seal = flip(seal, 30, random.Random(f"employer{employer}"))
+    return Fingerprints(sha256=f"{rng.getrandbits(256):064x}", kind="employment_proof",
+                        pages=[flip(layouts[0], rng.randint(4, 24))], content=sorted(shared + tokens(5)),
+                        seals=[flip(company_seal, rng.randint(8, 12))], issuer=f"employer{employer}")
+
+
+def reuse_lookup(sizes: list[int], queries: int = 100) -> list[tuple[str, str, str]]:
+    """Lookup cost at each index size: see the module's docstring."""
+    import random as _random
+
+    import redis as redis_lib
+
+    from worker.reuse import Applicant, Index
+
+    rng = _random.Random(7)
+    rows = []
+    with LocalRedis() as url:
+        index = Index(redis_lib.Redis.from_url(url))
+        stored: list = []
+        base = None
+        for size in sizes:
+            while len(stored) < size:
+                n = len(stored)
+                fp = _synthetic(rng, n)
+                index.add(f"job{n}/0", {"job_id": f"job{n}", "file": "doc.pdf",
+                                        "applicant": {"key": f"k{n}", "masked": f"k{n}"}, "fingerprints": fp.to_dict()})
+                stored.append(fp if n % 97 == 0 else None)  # keep a sample to make near-copies of
+            sample = [fp for fp in stored if fp is not None]
+            # A new document is shaped like a stored one's neighbour: the same bank layouts, an existing employer.
+            for label, make in (("new document", lambda i: _synthetic(rng, rng.randrange(size))),
+                                ("near-copy", lambda i: _synthetic(rng, i, near=sample[i % len(sample)]))):
+                fps = [make(i) for i in range(queries)]
+                candidates = sum(len(index.candidates(fp)) for fp in fps)
+                t0 = time.perf_counter()
+                found = sum(bool(index.findings(fp, "query", Applicant.of("query"))) for fp in fps)
+                ms = (time.perf_counter() - t0) / queries * 1000
+                ratio = f"{ms / base:.2f}×" if base and label == "new document" else ""
+                if label == "new document" and base is None:
+                    base = ms
+                rows.append((f"reuse lookup, {size:,} stored, {label}", f"{ms:.2f} ms",
+                             f"{ratio} {candidates / queries:.1f} candidates, {found}/{queries} flagged".strip()))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", type=Path)
@@ -224,7 +306,15 @@ def main() -> None:
     parser.add_argument("--no-ocr", action="store_true", help="skip the OCR pages (about a minute)")
     parser.add_argument("--service-only", action="store_true", help="only latency and throughput through workers")
     parser.add_argument("--text-pdf-only", action="store_true", help="only the text-PDF reading and forensic checks")
+    parser.add_argument("--reuse", action="store_true", help="only the reuse index's lookup cost")
+    parser.add_argument("--reuse-sizes", default="10000,100000", help="index sizes for --reuse, comma-separated")
     args = parser.parse_args()
+    if args.reuse:
+        rows = reuse_lookup([int(n) for n in args.reuse_sizes.split(",")])
+        width = max(len(r[0]) for r in rows)
+        for name, value, note in rows:
+            print(f"{name:{width}}  {value:>10}  {note}")
+        return
     files = args.files or sorted((ROOT / "fixtures" / "samples").glob("*/*.pdf"))
     if not files:
         sys.exit("bench: no files given and none in fixtures/samples")

@@ -15,6 +15,11 @@ Prints, per group (layout/producer when the truth names them, else kind and form
   edited box), false positives on genuine images per channel.
 - bundles (`bundle.truth.json`, `fixtures/generate.py --set bundle`): per case, employer match, income
   fluctuation, the statement's arithmetic and the exact set of bundle codes against the truth.
+- population (`population.jsonl`, `fixtures/generate.py --set population`): the documents' fingerprints are looked
+  up and indexed job by job (one job per applicant, the ID number as applicant key; 20 applicants submit twice) in
+  a shuffled order, in a private Redis (worker.reuse.Index); per ring, recall of the ring's documents that had an
+  earlier ring document to match, precision of the flags, and the false-positive rate on genuine documents
+  (a flag = a REUSE_ finding of medium or high severity).
 
 `--checks NAME[,NAME...]` runs only those checks (their `NAME`), without OCR or extraction, to measure them alone.
 """
@@ -36,6 +41,7 @@ from checks.ingest import open_document  # noqa: E402
 from checks.model import CheckRun, DocumentResult  # noqa: E402
 from checks.normalize import nfkc  # noqa: E402
 from checks.verdict import decide, ranked  # noqa: E402
+from checks.fingerprint import Fingerprints  # noqa: E402
 
 TXN_KEYS = ("date", "time", "description", "credit", "debit", "balance", "counterparty")
 VALUE_KEYS = ("date", "credit", "debit", "balance")
@@ -244,6 +250,72 @@ def bundles(dirs: list[Path], why: bool) -> None:
                   ("statement arithmetic", "balances"), ("bundle codes exact", "codes")], seconds=False)
 
 
+def population(dirs: list[Path], why: bool, seed: int = 1) -> None:
+    """Reuse across applicants on the population set: see the module's docstring."""
+    import random
+
+    import redis
+
+    from worker.localredis import LocalRedis
+    from worker.reuse import Applicant, Index
+
+    for path in sorted(p for d in dirs for p in d.rglob("population.jsonl")):
+        records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        jobs: dict[int, list[dict]] = defaultdict(list)
+        for r in records:
+            jobs[r["applicant"]].append(r)
+        order = [(f"job{a:05d}", docs) for a, docs in jobs.items()]
+        order += [(f"again{a:05d}", docs) for a, docs in list(jobs.items())[:40] if not any(d["ring"] for d in docs)][:20]
+        random.Random(seed).shuffle(order)
+        rings: dict[str, Tally] = defaultdict(Tally)
+        seen_ring: dict[str, int] = defaultdict(int)
+        codes: dict[str, int] = defaultdict(int)
+        genuine = flagged_genuine = flagged = flagged_ring = notes = 0
+        with LocalRedis() as url:
+            index = Index(redis.Redis.from_url(url))
+            start = time.perf_counter()
+            for job_id, docs in order:
+                applicant = Applicant.of(docs[0]["id_number"])
+                for d in docs:
+                    fp = Fingerprints.from_dict(d["fingerprints"])
+                    found = index.findings(fp, job_id, applicant)
+                    notes += sum(f.severity == "low" for f in found)
+                    flags = [f for f in found if f.severity != "low"]
+                    for f in flags:
+                        codes[f.code] += 1
+                    ring = d["ring"]
+                    flagged += bool(flags)
+                    if ring:
+                        flagged_ring += bool(flags)
+                        if seen_ring[ring]:  # an earlier document of the ring was there to match
+                            rings[ring].add("recall", bool(flags))
+                        seen_ring[ring] += 1
+                    else:
+                        genuine += 1
+                        flagged_genuine += bool(flags)
+                        if flags and why:
+                            print(f"false positive {d['file']} ({job_id}): {[f.message for f in flags]}")
+                    if ring and seen_ring[ring] > 1 and not flags and why:
+                        print(f"missed {d['file']} of ring {ring} ({job_id})")
+                index.add_job({"job_id": job_id, "applicant": {"key": applicant.key, "masked": applicant.masked},
+                               "documents": [{"file": d["file"], "fingerprints": d["fingerprints"]} for d in docs]})
+            seconds = time.perf_counter() - start
+        lookups = sum(len(docs) for _, docs in order)
+        recall = Tally()
+        for t in rings.values():
+            for key, n in t.n.items():
+                recall.n[key] += n
+        print(f"\npopulation {path.parent}: {len(jobs)} applicants, {len(order)} jobs, {lookups} documents "
+              f"({genuine} genuine), {seconds / lookups * 1000:.1f} ms per document looked up and indexed")
+        for name, t in sorted(rings.items()):
+            print(f"  ring {name:16} recall {t.rate('recall')}")
+        print(f"  all rings          recall {recall.rate('recall')}, precision "
+              f"{flagged_ring}/{flagged} = {flagged_ring / max(flagged, 1):.1%}")
+        print(f"  genuine documents  false positives {flagged_genuine}/{genuine} = {flagged_genuine / max(genuine, 1):.2%}"
+              f"; low-severity notes (same-employer seal) {notes}")
+        print("  flags by code: " + ", ".join(f"{c} {n}" for c, n in sorted(codes.items())))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dirs", nargs="*", type=Path, default=[ROOT / "fixtures" / "samples"])
@@ -254,7 +326,7 @@ def main() -> None:
                    and p.with_name(p.name + ".truth.json").exists())
     checks = set(args.checks.split(",")) if args.checks else None
     groups, forensic, image = evaluate(paths, args.why, checks)
-    if not checks:
+    if not checks and paths:
         table(groups, [("transactions exact", "txn"), ("amounts+dates", "value"), ("balance fails", "balance_fail"),
                        ("header fields", "field"), ("kind", "kind"), ("detected", "detected"),
                        ("false positives", "false_positive")], seconds=True)
@@ -273,6 +345,7 @@ def main() -> None:
         matrix(image["genuine"], "", channels)
     if not checks:
         bundles(args.dirs, args.why)
+        population(args.dirs, args.why)
 
 
 if __name__ == "__main__":

@@ -76,11 +76,12 @@ def test_bad_submissions_are_refused_before_storing(api, env):
 
 
 def test_submit_run_status_result_report(api, env, tmp_path):
-    single = api.post("/v1/jobs", files=[_pdf()], headers=KEY)
+    # One applicant, named by the caller: the second job's statement is a resubmission, not reuse (REUSE_SAME_FILE).
+    single = api.post("/v1/jobs", files=[_pdf()], data={"applicant": "A-1"}, headers=KEY)
     assert single.status_code == 202
     job_id = single.json()["job_id"]
     bundle = api.post("/v1/jobs", files=[_pdf(), ("file", ("notes.txt", b"just some text\n", "text/plain"))],
-                      data={"bundle": "true"}, headers=KEY)
+                      data={"bundle": "true", "applicant": "A-1"}, headers=KEY)
     assert bundle.status_code == 202
     bundle_id = bundle.json()["job_id"]
 

@@ -120,7 +120,7 @@ def test_explain_every_code(env):
 def test_catalog_entries_are_complete():
     for entry in CATALOG.values():
         assert entry.code.split("_")[0] in ("PDF", "IMG", "TEXT", "BALANCE", "EMPLOYER", "INCOME", "IDENTITY", "SI",
-                                            "INPUT")
+                                            "INPUT", "REUSE")
         assert entry.severity in ("low", "medium", "high")
         assert entry.why and entry.genuine and entry.false_positives
 

@@ -99,6 +99,12 @@ def inline(name: str, data: bytes) -> list[dict]:
     return verify([(name, data)], bundle=False)["documents"]
 
 
+def queued(result: dict) -> list[dict]:
+    """A stored result's documents as the inline check gives them: only the queue looks documents up among
+    earlier applicants' (worker/reuse.py), and with no earlier match that lookup adds only its own check run."""
+    return [{**doc, "checks": [c for c in doc["checks"] if c["name"] != "reuse"]} for doc in result["documents"]]
+
+
 def wait_ended(store: Store, job_ids, timeout: float) -> None:
     until(lambda: all(store.get_result(j) or store.get_failure(j) for j in job_ids), timeout,
           f"{len(job_ids)} jobs ended")
@@ -116,7 +122,7 @@ def test_a_killed_work_horse_is_retried_and_gives_the_inline_result(fast, worker
     store = Store(settings.data_dir)
     wait_ended(store, [job_id], 120)
     assert store.get_failure(job_id) is None
-    assert store.get_result(job_id)["documents"] == inline("long.pdf", data)
+    assert queued(store.get_result(job_id)) == inline("long.pdf", data)
     attempts = fetch(conn, job_id).get_meta(refresh=True)["failed_attempts"]
     assert attempts == [f"the work horse (pid {pid}) died: signal SIGKILL"]
     assert not list(store.pending())
@@ -136,7 +142,7 @@ def test_a_dead_worker_host_has_its_job_run_by_another_worker(fast, workers):
     store = Store(settings.data_dir)
     wait_ended(store, [job_id], 150)
     recovered_in = time.monotonic() - killed_at
-    assert store.get_result(job_id)["documents"] == inline("long.pdf", data)
+    assert queued(store.get_result(job_id)) == inline("long.pdf", data)
     # 60 s after the last heartbeat (RQ's margin) plus a maintenance interval, plus the run itself
     assert recovered_in < 90, recovered_in
 
@@ -164,7 +170,7 @@ def test_a_redis_crash_mid_run_loses_no_upload(fast, tmp_path, monkeypatch):
         wait_ended(store, list(ids.values()), 180)
         for name, job_id in ids.items():
             assert store.get_failure(job_id) is None, store.get_failure(job_id)
-            assert store.get_result(job_id)["documents"] == inline(name, docs[name])
+            assert queued(store.get_result(job_id)) == inline(name, docs[name])
         assert pool.procs[0].poll() is None, "the worker waited for Redis and went on"
     finally:
         pool.stop()
@@ -183,7 +189,7 @@ def test_jobs_redis_lost_are_enqueued_again_from_the_store(fast):
     assert run_cli(["worker", "--burst"], fast).returncode == 0
     store = Store(settings.data_dir)
     for (name, data), job_id in zip(docs.items(), ids):
-        assert store.get_result(job_id)["documents"] == inline(name, data)
+        assert queued(store.get_result(job_id)) == inline(name, data)
     assert not list(store.pending())
 
 
@@ -203,7 +209,7 @@ def test_a_job_over_the_memory_limit_fails_and_the_worker_goes_on(fast, workers,
     wait_ended(store, [big, small], 240)
     failure = store.get_failure(big)
     assert failure is not None and ("MemoryError" in failure["reason"] or "died" in failure["reason"]), failure
-    assert store.get_result(small)["documents"] == inline("small.pdf", small_data)
+    assert queued(store.get_result(small)) == inline("small.pdf", small_data)
     assert workers.procs[0].poll() is None
 
 
@@ -219,7 +225,9 @@ def test_two_hundred_jobs_through_two_workers_with_random_kills(fast, workers):
                         pages=1 + i % 4)
         contents.append(rewrite(data, info={"/Producer": "Foxit PDF Editor 12.1"}) if i % 5 == 0 else data)
     expected = {i: inline("x.pdf", data) for i, data in enumerate(contents)}
-    jobs = {client.submit_files([(f"doc{n}.pdf", contents[n % 20])], settings=settings): n for n in range(200)}
+    # One applicant sending the same files again and again: not reuse across applicants, so no REUSE_ finding.
+    jobs = {client.submit_files([(f"doc{n}.pdf", contents[n % 20])], settings=settings, applicant="A-200"): n
+            for n in range(200)}
     assert len(jobs) == 200
 
     pool = [workers.start(), workers.start()]
@@ -252,7 +260,7 @@ def test_two_hundred_jobs_through_two_workers_with_random_kills(fast, workers):
             failed += 1
             assert failure["attempts"] == settings.retries + 1 and "died" in failure["reason"], failure
             continue
-        (doc,) = result["documents"]
+        (doc,) = queued(result)
         assert {**doc, "file": "x.pdf"} == expected[n % 20][0]
     assert len(store.result_ids()) == 200 - failed
     assert not list(store.pending())

@@ -111,7 +111,7 @@ def test_hostile_bundle_through_the_queue_and_the_worker_goes_on(env, tmp_path, 
     assert not any(cwd.iterdir())
     for path in _tree(data_dir):
         parts = path.split("/")
-        assert parts[0] in ("uploads", "results", "pending"), path
+        assert parts[0] in ("uploads", "results", "fingerprints", "pending"), path
         assert parts[0] != "pending" or len(parts) == 1, path  # every accepted submission has ended
         if parts[0] == "uploads":
             assert len(parts) < 4 or parts[3] in ("content", "meta.json"), path

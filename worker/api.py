@@ -28,6 +28,9 @@ _MULTIPART = {"requestBody": {"required": True, "content": {"multipart/form-data
         "callback_url": {"type": "string", "format": "uri",
                          "description": "POSTed the job's outcome when it ends, signed in X-Docverify-Signature "
                                         "(HMAC-SHA256 of the body under DOCVERIFY_CALLBACK_SECRET)."},
+        "applicant": {"type": "string",
+                      "description": "Your id for the applicant: documents of another applicant that reuse these "
+                                     "files' material are flagged (REUSE_ codes). Default: the bundle's ID number."},
     }}}}}}
 
 
@@ -48,9 +51,9 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
     @router.post("/jobs", status_code=202, openapi_extra=_MULTIPART,
                  summary="Submit one document, or several as one applicant's bundle")
     async def submit(request: Request) -> dict:
-        files, bundle, callback_url = await _read_form(request, settings.max_request_bytes)
+        files, bundle, callback_url, applicant = await _read_form(request, settings.max_request_bytes)
         try:
-            job_id = await run_in_threadpool(client.submit_files, files, bundle, settings, callback_url)
+            job_id = await run_in_threadpool(client.submit_files, files, bundle, settings, callback_url, applicant)
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from None
         except jobqueue.RedisUnavailable as exc:
@@ -93,8 +96,8 @@ def create_app(settings: config.Settings | None = None) -> FastAPI:
     return app
 
 
-async def _read_form(request: Request, limit: int) -> tuple[list[tuple[str, bytes]], bool, str | None]:
-    """The uploaded files, the bundle flag and the callback URL, refusing with 413 as soon as the body exceeds
+async def _read_form(request: Request, limit: int) -> tuple[list[tuple[str, bytes]], bool, str | None, str | None]:
+    """The uploaded files, the bundle flag, the callback URL and the applicant id, refusing with 413 as soon as the body exceeds
     `limit` bytes."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -115,9 +118,10 @@ async def _read_form(request: Request, limit: int) -> tuple[list[tuple[str, byte
         files = [(f.filename or "upload", await f.read()) for f in uploads]
         bundle = str(form.get("bundle", "false")).lower() == "true"
         callback_url = str(form.get("callback_url") or "") or None
+        applicant = str(form.get("applicant") or "").strip() or None
     if not files:
         raise HTTPException(422, "send the documents as one or more multipart fields named 'file'")
-    return files, bundle, callback_url
+    return files, bundle, callback_url, applicant
 
 
 def _links(job_id: str) -> dict:

@@ -114,7 +114,9 @@ def _connect(settings):
 @click.option("--wait", is_flag=True, help="Wait for the jobs to finish and print their verdicts.")
 @click.option("--timeout", type=int, default=None, help="Seconds to wait with --wait (default: job timeout + 60).")
 @click.option("--json", "as_json", is_flag=True, help="Print the job ids (and results with --wait) as JSON.")
-def enqueue(files, bundle, wait, timeout, as_json):
+@click.option("--applicant", metavar="ID", help="Your id for the applicant, for reuse across applicants "
+                                               "(default: the ID number the bundle shows).")
+def enqueue(files, bundle, wait, timeout, as_json, applicant):
     """Store FILES and queue verification jobs; prints one job id per line."""
     settings = config.load()
     conn = _connect(settings)
@@ -126,7 +128,7 @@ def enqueue(files, bundle, wait, timeout, as_json):
     uploads = [store.put_upload(data, name) for name, data in read if not isinstance(data, Exception)]
     if not uploads:
         sys.exit(2)
-    ids = jobqueue.submit(settings, conn, uploads, bundle=bundle, store=store)
+    ids = jobqueue.submit(settings, conn, uploads, bundle=bundle, store=store, applicant=applicant)
     if not as_json:
         for job_id in ids:
             click.echo(job_id)
@@ -339,3 +341,63 @@ def explain(code):
     click.echo(f"{entry.code} ({entry.severity})\n\n  {entry.message}\n\n"
                f"Why it matters:\n  {entry.why}\n\nWhat a genuine document looks like:\n  {entry.genuine}\n\n"
                f"Known false-positive causes:\n  {entry.false_positives}")
+
+
+@main.command()
+@click.argument("target", metavar="JOB_ID|FILE")
+@click.option("--top", default=10, show_default=True, type=int, help="How many earlier documents to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the matches as JSON.")
+def similar(target, top, as_json):
+    """List the earlier documents nearest to a finished job's documents, or to FILE, with their similarities."""
+    from checks import fingerprint, pipeline
+    from checks.ingest import open_document
+    from checks.model import InputError
+    from worker import reuse
+
+    settings = config.load()
+    store = Store(settings.data_dir)
+    index = reuse.Index(_connect(settings), store)
+    if Path(target).is_file():
+        exclude, name = None, safe_name(target)
+        try:
+            doc = open_document(name, Path(target).read_bytes(), settings.limits)
+        except InputError as exc:
+            err.print(f"docverify: {name}: {exc.code}: {exc.message}", markup=False)
+            sys.exit(2)
+        try:
+            pipeline.verify_document(doc, settings.policy, settings.ocr_engine)
+            documents = [(name, fingerprint.compute(doc))]
+        finally:
+            doc.close()
+    else:
+        try:
+            entry = store.get_fingerprints(target)
+        except ValueError:
+            entry = None
+        if entry is None:
+            err.print(f"docverify: {target} is neither a file nor a job with stored fingerprints", markup=False)
+            sys.exit(2)
+        exclude = target
+        documents = [(d["file"], fingerprint.Fingerprints.from_dict(d["fingerprints"])) for d in entry["documents"]]
+    found = [{"file": name, "nearest": index.nearest(fp, exclude_job=exclude, top=top)} for name, fp in documents]
+    if as_json:
+        click.echo(json.dumps(mask(found), ensure_ascii=False, indent=2))
+        return
+    for doc in found:
+        table = Table("earlier job", "file", "applicant", "score", "file=", "page", "content", "rows", "seal",
+                      "template", "layout", title=mask_text(doc["file"]))
+        for m in doc["nearest"]:
+            s = m["scores"]
+            table.add_row(m["job_id"], mask_text(m["file"]), mask_text(m["applicant"]), f"{m['score']:.3f}",
+                          *(f"{s[k]:.3f}" for k in ("file", "page", "content", "rows", "seal", "template", "layout")))
+        out.print(table if doc["nearest"] else f"{mask_text(doc['file'])}: no earlier document shares a fingerprint")
+
+
+@main.command()
+def reindex():
+    """Rebuild the reuse index in Redis from the fingerprints kept in the store."""
+    from worker import reuse
+
+    settings = config.load()
+    count = reuse.Index(_connect(settings), Store(settings.data_dir)).reindex()
+    click.echo(f"indexed {count} document(s)")

@@ -25,15 +25,17 @@ class JobFailed(Exception):
 
 
 def submit(paths: Sequence[str | Path], bundle: bool = False, settings: config.Settings | None = None,
-           callback_url: str | None = None) -> str:
+           callback_url: str | None = None, applicant: str | None = None) -> str:
     """Store the files and queue one job: one document, or several as one applicant's bundle. With
-    `callback_url`, the job's outcome is POSTed there, signed with the configured callback secret."""
+    `callback_url`, the job's outcome is POSTed there, signed with the configured callback secret. `applicant`
+    (your id for the person) decides what counts as reuse across applicants; default: the bundle's ID number."""
     return submit_files([(str(p), Path(p).read_bytes()) for p in paths], bundle=bundle, settings=settings,
-                        callback_url=callback_url)
+                        callback_url=callback_url, applicant=applicant)
 
 
 def submit_files(files: Sequence[tuple[str, bytes]], bundle: bool = False,
-                 settings: config.Settings | None = None, callback_url: str | None = None) -> str:
+                 settings: config.Settings | None = None, callback_url: str | None = None,
+                 applicant: str | None = None) -> str:
     """Like `submit`, with (name, bytes) pairs. Redis is checked first, so an outage stores nothing."""
     if not files:
         raise ValueError("no files to submit")
@@ -47,7 +49,8 @@ def submit_files(files: Sequence[tuple[str, bytes]], bundle: bool = False,
     conn = jobqueue.connect(settings)
     store = Store(settings.data_dir)
     uploads = [store.put_upload(data, name) for name, data in files]
-    (job_id,) = jobqueue.submit(settings, conn, uploads, bundle=bundle, store=store, callback_url=callback_url)
+    (job_id,) = jobqueue.submit(settings, conn, uploads, bundle=bundle, store=store, callback_url=callback_url,
+                                applicant=applicant)
     return job_id
 
 

@@ -15,7 +15,7 @@ from rq.exceptions import AbandonedJobError
 
 from checks import ocr
 from checks.catalog import input_error
-from worker import callback, config
+from worker import callback, config, reuse
 from worker.privacy import mask
 from worker.result import overall, verify
 from worker.store import Store
@@ -26,7 +26,7 @@ def _settings() -> config.Settings:
     return config.load()
 
 
-def verify_job(refs: list[dict], bundle: bool, callback_url: str | None = None) -> dict:
+def verify_job(refs: list[dict], bundle: bool, callback_url: str | None = None, applicant: str | None = None) -> dict:
     settings = _settings()
     store = Store(settings.data_dir)
     job = get_current_job()
@@ -45,7 +45,8 @@ def verify_job(refs: list[dict], bundle: bool, callback_url: str | None = None) 
         job.save_meta()
 
     result = verify(files, bundle=bundle, job_id=job.id, limits=settings.limits, policy=settings.policy,
-                    rules=settings.bundle, masked=settings.mask, ocr_engine=settings.ocr_engine, on_document=progress)
+                    rules=settings.bundle, masked=settings.mask, ocr_engine=settings.ocr_engine, on_document=progress,
+                    reuse=reuse.Index(job.connection, store), applicant=applicant)
     store.put_result(job.id, result)
     job.meta.update({"stage": "done"})
     if callback_url:

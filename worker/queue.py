@@ -115,18 +115,18 @@ def queue(settings: Settings, conn: redis.Redis) -> Queue:
 
 
 def submit(settings: Settings, conn: redis.Redis, uploads: list[Upload], *, bundle: bool,
-           store: Store | None = None, callback_url: str | None = None) -> list[str]:
+           store: Store | None = None, callback_url: str | None = None, applicant: str | None = None) -> list[str]:
     """One job for the whole bundle, or one job per document. Returns the job ids.
 
     Submission is idempotent: the same files (content and name, in order) with the same options and engine
     version get the same job id, and a job that is queued, running or finished (in Redis or, with `store`, in
     the store) is not enqueued again. A failed one is run again. With `callback_url`, the outcome of each job is
-    POSTed there (worker/callback.py)."""
+    POSTed there (worker/callback.py). `applicant` names the applicant for reuse across applicants (worker/reuse.py)."""
     groups = [uploads] if bundle else [[u] for u in uploads]
     q = queue(settings, conn)
     ids = []
     for group in groups:
-        job_id = _job_id(settings, group, bundle, callback_url)
+        job_id = _job_id(settings, group, bundle, callback_url, applicant)
         ids.append(job_id)
         existing = fetch(conn, job_id)
         if (store is not None and store.get_result(job_id) is not None) or (
@@ -135,6 +135,8 @@ def submit(settings: Settings, conn: redis.Redis, uploads: list[Upload], *, bund
         kwargs = {"refs": [u.ref() for u in group], "bundle": bundle}
         if callback_url:
             kwargs["callback_url"] = callback_url
+        if applicant:
+            kwargs["applicant"] = applicant
         if store is not None:
             store.put_pending(job_id, {"kwargs": kwargs,
                                        "accepted_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
@@ -165,12 +167,15 @@ def reconcile(settings: Settings, conn: redis.Redis, store: Store) -> list[str]:
     return again
 
 
-def _job_id(settings: Settings, group: list[Upload], bundle: bool, callback_url: str | None) -> str:
+def _job_id(settings: Settings, group: list[Upload], bundle: bool, callback_url: str | None,
+            applicant: str | None = None) -> str:
     """A job id (32 hex digits, like a random one) from everything the result depends on."""
-    key = json.dumps({"engine": engine_version(), "bundle": bundle, "files": [u.ref() for u in group],
-                      "ocr": settings.ocr_engine, "mask": settings.mask, "limits": repr(settings.limits),
-                      "policy": repr(settings.policy),
-                      "rules": repr(settings.bundle), "callback": callback_url}, sort_keys=True)
+    key = {"engine": engine_version(), "bundle": bundle, "files": [u.ref() for u in group],
+           "ocr": settings.ocr_engine, "mask": settings.mask, "limits": repr(settings.limits),
+           "policy": repr(settings.policy), "rules": repr(settings.bundle), "callback": callback_url}
+    if applicant:  # only when given, so jobs without one keep the ids they had
+        key["applicant"] = applicant
+    key = json.dumps(key, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 

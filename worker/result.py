@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime, timezone
 from importlib import metadata
 
-from checks import pipeline
+from checks import fingerprint, pipeline
 from checks.ingest import Limits, open_document
 from checks.model import DocumentResult, InputError
 from checks.ocr import DEFAULT_ENGINE
@@ -30,15 +30,19 @@ def new_job_id() -> str:
 
 def verify(files: list[tuple[str, bytes | InputError]], *, bundle: bool, job_id: str | None = None,
            limits: Limits = Limits(), policy: Policy = Policy(), rules: Rules = Rules(), masked: bool = True,
-           ocr_engine: str = DEFAULT_ENGINE, on_document=None) -> dict:
+           ocr_engine: str = DEFAULT_ENGINE, on_document=None, reuse=None, applicant: str | None = None) -> dict:
     """Check each (name, bytes) and build the result. Unreadable files become `errors`, the rest go on.
 
     A file that could not even be read is passed as (name, InputError) so it is reported, not lost.
 
     `masked` stars personal numbers (ID, account, card, phone) everywhere in the result, the default.
     `on_document(i, n, name)` is called before each file, for progress reporting.
+    `reuse` (a worker.reuse.Index) looks every document up among earlier applicants' and indexes it; `applicant`
+    names the applicant for that (default: the ID number the documents show).
     """
+    job_id = job_id or new_job_id()
     results: list[DocumentResult] = []
+    prints: list[fingerprint.Fingerprints | Exception] = []
     errors: list[dict] = []
     for i, (name, data) in enumerate(files):
         name = safe_name(name)  # a job enqueued with plain RQ may carry any name; it is a label, never a path
@@ -53,11 +57,18 @@ def verify(files: list[tuple[str, bytes | InputError]], *, bundle: bool, job_id:
             continue
         try:
             results.append(pipeline.verify_document(doc, policy, ocr_engine))
+            if reuse is not None:
+                try:
+                    prints.append(fingerprint.compute(doc))
+                except Exception as exc:  # the document keeps its findings; the reuse check says it could not run
+                    prints.append(exc)
         finally:
             doc.close()
+    if reuse is not None:
+        reuse.check(job_id, applicant, results, prints, policy)
     result = {
         "schema": SCHEMA,
-        "job_id": job_id or new_job_id(),
+        "job_id": job_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "engine_version": engine_version(),
         "documents": [r.to_dict() for r in results],

@@ -7,6 +7,8 @@ Keys (under the data directory by default):
                                      RQ job is lost (see worker/queue.py reconcile)
     results/<job_id>.json            the result contract JSON
     failures/<job_id>.json           why a job failed, when it did
+    fingerprints/<job_id>.json       the fingerprints of the job's documents (worker/reuse.py rebuilds its index
+                                     from these)
 
 `Store` knows these keys; where the bytes live is a `Blobs` backend. `Directory`, the default, writes each
 file to a temporary name and renames it into place, so a reader (or a crash) never sees half a file; an
@@ -155,8 +157,20 @@ class Store:
     def get_failure(self, job_id: str) -> dict | None:
         return self._get_json("failures", job_id)
 
+    def put_fingerprints(self, job_id: str, entry: dict) -> None:
+        self._put_json("fingerprints", job_id, entry)
+
+    def get_fingerprints(self, job_id: str) -> dict | None:
+        return self._get_json("fingerprints", job_id)
+
     def result_ids(self) -> list[str]:
-        return sorted(key.rsplit("/", 1)[1].removesuffix(".json") for key in self.blobs.keys("results"))
+        return self._ids("results")
+
+    def fingerprint_ids(self) -> list[str]:
+        return self._ids("fingerprints")
+
+    def _ids(self, folder: str) -> list[str]:
+        return sorted(key.rsplit("/", 1)[1].removesuffix(".json") for key in self.blobs.keys(folder))
 
     def _put_json(self, folder: str, job_id: str, payload: dict) -> None:
         self.blobs.put(self._job_key(folder, job_id), json.dumps(payload, ensure_ascii=False, indent=1).encode())
