@@ -145,6 +145,7 @@ def test_a_dead_worker_host_has_its_job_run_by_another_worker(fast, workers):
     assert queued(store.get_result(job_id)) == inline("long.pdf", data)
     # 60 s after the last heartbeat (RQ's margin) plus a maintenance interval, plus the run itself
     assert recovered_in < 90, recovered_in
+    print(f"a dead worker's job finished by another worker {recovered_in:.0f} s after the kill")
 
 
 def test_a_redis_crash_mid_run_loses_no_upload(fast, tmp_path, monkeypatch):
