@@ -96,8 +96,10 @@ def service(workers: int):
 def run_jobs(settings, conn, store: Store, files: list[tuple[str, bytes]]) -> float:
     """Submit every (name, bytes) as its own job and wait for all results: wall seconds."""
     t0 = time.perf_counter()
-    ids = [submit(settings, conn, [store.put_upload(data, name)], bundle=False, store=store)[0] for name, data in files]
-    while any(store.get_result(job_id) is None for job_id in ids):
+    waiting = {submit(settings, conn, [store.put_upload(data, name)], bundle=False, store=store)[0]
+               for name, data in files}
+    while waiting:  # each result read once: re-reading finished ones would take a core from the workers
+        waiting = {job_id for job_id in waiting if store.get_result(job_id) is None}
         time.sleep(0.02)
     return time.perf_counter() - t0
 
