@@ -19,19 +19,20 @@ export DOCVERIFY_REDIS_URL="redis://127.0.0.1:$port/0" DOCVERIFY_DATA_DIR="$OUT/
 for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 # One job per document, then one job per applicant: statement, proof and social-insurance record as a bundle.
+# Each names its applicant, so that one applicant's documents are not taken for reuse across applicants.
 : > "$OUT/jobs.tsv"
 for dir in "$SAMPLES"/*/; do
   applicant=$(basename "$dir")
   for file in "$dir"*.pdf "$dir"*.jpg; do
     [ -e "$file" ] || continue
     name=$(basename "$file")
-    printf '%s\t%s\n' "$($DV enqueue "$file" 2>/dev/null)" "${applicant}_${name%.*}" >> "$OUT/jobs.tsv"
+    printf '%s\t%s\n' "$($DV enqueue --applicant "$applicant" "$file" 2>/dev/null)" "${applicant}_${name%.*}" >> "$OUT/jobs.tsv"
   done
   bundle=()
   for name in statement.pdf proof.pdf social_insurance.pdf; do
     [ -e "$dir$name" ] && bundle+=("$dir$name")
   done
-  [ ${#bundle[@]} -gt 1 ] && printf '%s\t%s\n' "$($DV enqueue --bundle "${bundle[@]}" 2>/dev/null)" \
+  [ ${#bundle[@]} -gt 1 ] && printf '%s\t%s\n' "$($DV enqueue --applicant "$applicant" --bundle "${bundle[@]}" 2>/dev/null)" \
     "${applicant}_bundle" >> "$OUT/jobs.tsv"
 done
 echo "demo: queued $(wc -l < "$OUT/jobs.tsv") jobs; running a burst worker" >&2

@@ -96,6 +96,7 @@ def test_without_applicant_identity_the_finding_says_so(index, statements):
     result = check(index, statements["edited"], "job-y", None)
     rows = next(f for f in result["documents"][0]["findings"] if f["code"] == "REUSE_TRANSACTIONS")
     assert rows["evidence"]["applicant_known"] is False and rows["evidence"]["applicants"] == "unknown"
+    assert rows["severity"] == "medium" and result["documents"][0]["verdict"] == "review"
     assert "identity is missing" in rows["message"]
     assert "no applicant identity" in next(c for c in result["documents"][0]["checks"] if c["name"] == "reuse")["detail"]
 

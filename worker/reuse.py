@@ -259,7 +259,8 @@ def _findings(by_code: dict[str, list[dict]], applicant: Applicant) -> list[Find
         unknown = not applicant.key or any(m["applicant"] == UNKNOWN for m in matches)
         note = (" Applicant identity is missing on one side, so a resubmission by the same person cannot be "
                 "ruled out." if unknown else "")
-        severity = None
+        # Without both identities the match may be one person sending a document again: a reviewer looks.
+        severity = "medium" if unknown else None
         if code == "REUSE_SEAL" and all(m["same_issuer"] for m in matches):
             severity = "low"  # one company's electronic seal on its staff's letters: worth a note, not a flag
         out.append(finding(code, severity=severity, jobs=", ".join(dict.fromkeys(m["job_id"] for m in matches)),
