@@ -184,6 +184,7 @@ def test_jobs_redis_lost_are_enqueued_again_from_the_store(fast):
     docs = {f"r{i}.pdf": text_pdf([f"2024-04-0{i + 1} 转账 {500 + i}.00"]) for i in range(3)}
     ids = [client.submit_files([(name, data)], settings=settings) for name, data in docs.items()]
     conn.flushdb()  # Redis lost its data; the store still has the submissions
+    assert client.status(ids[0], settings)["status"] == "queued"  # accepted, not unknown
     again = run_cli(["reconcile"], fast)
     assert sorted(again.stdout.split()) == sorted(ids), again.stderr
     assert run_cli(["reconcile"], fast).stdout == ""  # enqueued once, not twice

@@ -201,5 +201,7 @@ def state(settings: Settings, store: Store, job_id: str) -> dict:
         out["status"] = "finished"
     elif failure is not None:
         out["status"], out["failure"] = "failed", failure
+    elif "status" not in out and store.get_pending(job_id) is not None:
+        out["status"] = "queued"  # accepted, and its RQ job lost: the reconciler enqueues it again
     out.setdefault("status", "unknown")
     return out

@@ -134,11 +134,14 @@ class Store:
         self._put_json("pending", job_id, submission)
         self.blobs.delete(self._job_key("failures", job_id))
 
+    def get_pending(self, job_id: str) -> dict | None:
+        return self._get_json("pending", job_id)
+
     def pending(self) -> Iterator[tuple[str, dict]]:
         """(job id, submission) of every accepted submission without a result or a final failure."""
         for key in self.blobs.keys("pending"):
             job_id = key.rsplit("/", 1)[1].removesuffix(".json")
-            submission = self._get_json("pending", job_id)
+            submission = self.get_pending(job_id)
             if submission is not None:  # ended while we listed
                 yield job_id, submission
 
