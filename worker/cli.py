@@ -82,10 +82,11 @@ def check(files, bundle, json_out, report_dir, no_mask):
     if report_dir:
         # The directory keeps each run's result as a store does (DIR/results/), so its index lists every run.
         out_dir = Path(report_dir)
-        Store(out_dir).put_result(result["job_id"], result)
+        runs = Store(out_dir)
+        runs.put_result(result["job_id"], result)
         uploads = {hashlib.sha256(data).hexdigest(): data for _, data in files_read if isinstance(data, bytes)}
         err.print(f"report: {report.write(result, out_dir, uploads.get, masked=masked)}")
-        err.print(f"index: {_write_index(Store(out_dir), out_dir, uploads.get, masked)}")
+        err.print(f"index: {_write_index(runs, out_dir, uploads.get, masked)}")
     _print_summary([result], table_console)
     sys.exit(exit_status([result]))
 
