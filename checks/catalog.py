@@ -117,15 +117,17 @@ _CODES = [
          "validation data may follow; a change to page content after signing defeats the signature.",
          "Signed statements end with the signature's revision, or with further signatures and timestamps.",
          "A signed form later filled in by the applicant changes form fields, which is reported as benign."),
-    Code("PDF_REWRITTEN", "medium",
+    Code("PDF_REWRITTEN", "low",
          "The file was last written by {writer}, while its Producer names {producer}: it was rewritten after it was made.",
          "The program that writes a PDF leaves its own binary comment on the second line of the file, while a "
          "rewriting tool usually keeps the original Producer. A full rewrite is how an edited file loses its "
-         "revision history, so a file last written by a general-purpose PDF tool is reviewed even when its "
-         "pages look clean.",
+         "revision history, so it is worth knowing; but issuers and archives rewrite genuine files too "
+         "(compression, linearization for fast web view), and a rewrite changes nothing a reader sees. Alone it "
+         "is information: an edit made before the rewrite is found by what the rewrite keeps (the pages' "
+         "content streams, fonts, glyphs and figures), and this finding adds weight to such findings.",
          "An issuer's export carries the header of the software its Producer names.",
-         "Issuers that post-process exports with qpdf, pypdf or Ghostscript (compression, linearization for "
-         "fast web view — reported as low), and archives that re-save files."),
+         "Issuers that post-process exports with qpdf, pypdf or Ghostscript (compression, linearization), and "
+         "archives that re-save files."),
     Code("PDF_EDIT_HISTORY", "medium", "The XMP edit history records saves by editing software: {agents}.",
          "Adobe and other editors append an entry to xmpMM:History on every save; it survives a full rewrite "
          "unless the XMP packet is rewritten too.",
@@ -539,6 +541,21 @@ _CODES = [
          "One style on every page.",
          "A document merged from files of different origins (a cover page, an appended letter); a page "
          "stamped or watermarked afterwards by a tool that rewrote its content."),
+    Code("PDF_PAGES_LIBRARY_WRITTEN", "medium",
+         "Pages {pages} of {of} are written in the spacing of a PDF library that rewrites content streams, "
+         "while its Producer is {producer}: their content was rewritten by a program after it was made.",
+         "Libraries used to edit PDFs in code (pypdf, pikepdf and qpdf) parse a page's content stream and write "
+         "it back token by token, with a space after every '[' and before every ']' (`[ (ab) -12 (c) ] TJ`). "
+         "Report engines write their pages directly from a layout, and none seen so far spaces its brackets "
+         "that way. Editing a figure in code leaves this spacing on every page it touched, even when the "
+         "figure was retyped in the issuer's own font, every dependent balance was repaired, every page was "
+         "edited (so no page is left in the issuer's style to compare with) and the file was saved whole with "
+         "the issuer's metadata. Saving a file again with these libraries keeps its page streams as they "
+         "were, so a plain re-save does not show this.",
+         "Pages in the spacing of the engine the Producer names: reportlab, fpdf2, WeasyPrint, PyMuPDF, iText "
+         "and Ghostscript write no space inside array brackets.",
+         "An issuer that stamps a watermark or page numbers with one of these libraries after export; files "
+         "whose Producer or Creator names the library itself are not reported."),
     # --- reuse across applicants (worker/reuse.py) ------------------------------------------------
     Code("REUSE_SAME_FILE", "high",
          "The same file was submitted earlier for another applicant ({applicants}; job {jobs}).{note}",

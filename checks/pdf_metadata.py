@@ -33,7 +33,7 @@ def applies(doc: Document) -> bool:
 
 
 def check(doc: Document) -> list[Finding]:
-    info = _info(doc.pdf)
+    info = document_info(doc.pdf)
     out = _software_findings(info) + _writer_findings(doc, info) + _date_findings(info)
     # An incremental update (a signature, say) rewrites Info but not XMP; pdf_revisions judges such updates.
     return out + _xmp_findings(doc.pdf, info, compare=len(revision_ends(doc.data)) == 1)
@@ -44,19 +44,25 @@ def _software_lists() -> dict:
     return tomllib.loads(text)
 
 
-_SOFTWARE = _software_lists()
+SOFTWARE = _software_lists()
 
 
 def editor_in(value: str) -> str | None:
     """The editing tool named in a Producer/Creator string, or None."""
     low = value.lower()
-    for name in _SOFTWARE["editors"] + _SOFTWARE["image_editors"]:
+    for name in SOFTWARE["editors"] + SOFTWARE["image_editors"]:
         if name.lower() in low:
             return name
     return None
 
 
-def _info(pdf: pikepdf.Pdf) -> dict[str, str]:
+def stream_library_in(info: dict[str, str]) -> str | None:
+    """The content-stream library named as Producer or Creator (its own files are written in its style)."""
+    low = f"{info.get('Producer', '')} {info.get('Creator', '')}".lower()
+    return next((name for name in SOFTWARE["stream_libraries"] if name.lower() in low), None)
+
+
+def document_info(pdf: pikepdf.Pdf) -> dict[str, str]:
     out = {}
     for key in ("/Producer", "/Creator", "/CreationDate", "/ModDate"):
         try:
@@ -81,7 +87,7 @@ def last_writer(data: bytes) -> dict | None:
     m = _HEADER_COMMENT.match(data[data.find(b"%PDF-"):][:64])
     if not m:
         return None
-    return next((w for w in _SOFTWARE["writers"] if bytes.fromhex(w["header"]) == m[1]), None)
+    return next((w for w in SOFTWARE["writers"] if bytes.fromhex(w["header"]) == m[1]), None)
 
 
 def _writer_findings(doc: Document, info: dict[str, str]) -> list[Finding]:
@@ -95,9 +101,7 @@ def _writer_findings(doc: Document, info: dict[str, str]) -> list[Finding]:
     ids = doc.pdf.trailer.get("/ID")
     evidence = {"writer": writer["name"], "producer": producer,
                 "ids_differ": bool(ids is not None and len(ids) == 2 and bytes(ids[0]) != bytes(ids[1]))}
-    if is_linearized(doc.data):  # "fast web view" re-saves are a common server-side step after export
-        return [finding("PDF_REWRITTEN", severity="low", linearized=True, **evidence)]
-    return [finding("PDF_REWRITTEN", linearized=False, **evidence)]
+    return [finding("PDF_REWRITTEN", linearized=is_linearized(doc.data), **evidence)]
 
 
 def parse_pdf_date(value: str) -> datetime | None:

@@ -25,6 +25,7 @@ import pypdfium2.raw as pdfium_c
 
 from checks.catalog import finding
 from checks.model import Document, Finding
+from checks.pdf_metadata import document_info, stream_library_in
 
 NAME = "pdf_overlay"
 
@@ -790,19 +791,25 @@ def _agree(form: str, usual: str) -> bool:
 
 
 def _stream_style_findings(pdf: pikepdf.Pdf) -> list[Finding]:
+    styles = []
+    for number, page in enumerate(pdf.pages, 1):
+        try:
+            style = _stream_style(_content_bytes(page)[:STYLE_SAMPLE])
+        except pikepdf.PdfError:
+            continue
+        if style:
+            styles.append((number, style))
+    return _mixed_style_findings(pdf, styles) + _library_style_findings(pdf, styles)
+
+
+def _mixed_style_findings(pdf: pikepdf.Pdf, page_styles: list[tuple[int, dict]]) -> list[Finding]:
     """Pages whose content streams are written in different styles. A writer separates the tokens of a
     content stream its own way (a space or a line feed after an operator, a space inside array brackets or
     none), and an issuer's engine writes every page of a document the same way. A page that an editor
     rewrote, down to the figures retyped in the issuer's own font, is written in the editor's style."""
     styles: list[tuple[dict, list[int]]] = []  # one representative style per group, and its pages
     difference = ""
-    for number, page in enumerate(pdf.pages, 1):
-        try:
-            style = _stream_style(_content_bytes(page)[:STYLE_SAMPLE])
-        except pikepdf.PdfError:
-            continue
-        if not style:
-            continue
+    for number, style in page_styles:
         for known, pages in styles:
             conflict = next((pair for pair in style if pair in known and known[pair] != style[pair]), None)
             if conflict is None:
@@ -819,6 +826,24 @@ def _stream_style_findings(pdf: pikepdf.Pdf) -> list[Finding]:
         return []
     groups = "; ".join(", ".join(map(str, pages)) for _, pages in styles)
     return [finding("PDF_PAGE_STREAMS_MIXED", styles=len(styles), pages=groups, difference=difference)]
+
+
+def _library_style_findings(pdf: pikepdf.Pdf, page_styles: list[tuple[int, dict]]) -> list[Finding]:
+    """Pages written in the spacing of a library that parses content streams and writes them back (see
+    `stream_libraries` in data/pdf_software.toml): a space after every '[' and before every ']'. Unlike
+    mixed styles, this holds when an editor rewrote every page, and after the whole file was saved again."""
+    pages = [number for number, style in page_styles if _spaced_brackets(style)]
+    info = document_info(pdf)
+    if not pages or stream_library_in(info):
+        return []
+    return [finding("PDF_PAGES_LIBRARY_WRITTEN", pages=", ".join(map(str, pages)), of=len(pdf.pages),
+                    producer=info.get("Producer") or "missing")]
+
+
+def _spaced_brackets(style: dict[tuple[str, str], bytes]) -> bool:
+    after_open = [sep for (first, _), sep in style.items() if first == "open"]
+    before_close = [sep for (_, second), sep in style.items() if second == "close"]
+    return bool(after_open and before_close) and set(after_open + before_close) == {b" "}
 
 
 def _fonts(pdf: pikepdf.Pdf, pages: list[int]) -> frozenset:

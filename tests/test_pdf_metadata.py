@@ -85,7 +85,7 @@ def test_a_rewrite_by_a_general_tool_is_found_by_its_header():
     assert last_writer(rewritten)["name"] == "qpdf / pikepdf"
     doc = open_document("s.pdf", rewritten)
     (f,) = check(doc)
-    assert (f.code, f.severity) == ("PDF_REWRITTEN", "medium")
+    assert (f.code, f.severity) == ("PDF_REWRITTEN", "low")
     assert f.evidence["producer"].startswith("ReportLab") and f.evidence["ids_differ"]
 
 

@@ -378,7 +378,8 @@ def test_genuine_samples_have_no_overlay_findings(path):
 
 def test_codes_are_documented():
     for code in ("PDF_TEXT_COVERED_RETYPED", "PDF_TEXT_COVERED", "PDF_TEXT_OVERPRINTED", "PDF_TEXT_HIDDEN",
-                 "PDF_TOUCHUP_EDIT", "PDF_REDACTION_PENDING", "PDF_TEXT_OPERATOR_ODD", "PDF_PAGE_STREAMS_MIXED"):
+                 "PDF_TOUCHUP_EDIT", "PDF_REDACTION_PENDING", "PDF_TEXT_OPERATOR_ODD", "PDF_PAGE_STREAMS_MIXED",
+                 "PDF_PAGES_LIBRARY_WRITTEN"):
         entry = CATALOG[code]
         assert entry.severity in ("medium", "high") and entry.why and entry.genuine and entry.false_positives
 
@@ -472,6 +473,56 @@ def test_merged_document_of_two_engines_passes():
     assert codes(out.getvalue()) == []
 
 
+def mupdf_statement(pages: int) -> bytes:
+    """A PyMuPDF export: every line a `TJ` array of hex glyph codes, brackets unspaced."""
+    import pymupdf
+    doc = pymupdf.open()
+    for n in range(pages):
+        page = doc.new_page()
+        for i in range(12):
+            page.insert_text((72, 72 + 18 * i), f"2024-0{n + 1}-{10 + i} 代发工资 {12_000 + 37 * i:,}.00",
+                             fontname="china-s")
+    doc.set_metadata({"producer": "PyMuPDF 1.28.2"})
+    return doc.tobytes()
+
+
+def rewritten_pages(data: bytes, library: str, producer: str | None = None) -> bytes:
+    """Every page's content parsed and written back by `library`, the file saved whole: what editing a
+    figure in code leaves once every page is touched, minus the edit."""
+    out = io.BytesIO()
+    if library == "pikepdf":
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            for page in pdf.pages:
+                page.obj.Contents = pdf.make_stream(
+                    pikepdf.unparse_content_stream(pikepdf.parse_content_stream(page)))
+            if producer:
+                pdf.docinfo["/Producer"] = producer
+            pdf.save(out)
+    else:
+        import pypdf
+        writer = pypdf.PdfWriter(clone_from=io.BytesIO(data))
+        for page in writer.pages:
+            content = pypdf.generic.ContentStream(page.get_contents(), writer)
+            content.operations = content.operations  # parsed, so written back from the operations
+            page.replace_contents(content)
+        writer.add_metadata({"/Producer": producer or "PyMuPDF 1.28.2"})
+        writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("library", ["pikepdf", "pypdf"])
+def test_every_page_written_back_by_a_library_is_reported(library):
+    data = rewritten_pages(mupdf_statement(2), library)
+    assert codes(mupdf_statement(2)) == []
+    (f,) = scan(data)[0]
+    assert (f.code, f.severity, f.page, f.bbox) == ("PDF_PAGES_LIBRARY_WRITTEN", "medium", None, None)
+    assert (f.evidence["pages"], f.evidence["of"], f.evidence["producer"]) == ("1, 2", 2, "PyMuPDF 1.28.2")
+
+
+def test_a_file_the_library_says_it_made_is_not_reported():
+    assert codes(rewritten_pages(mupdf_statement(2), "pikepdf", producer="pikepdf 10.18.0")) == []
+
+
 # --- balance-repaired forgeries of the evaluation set ----------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -508,15 +559,18 @@ def test_repaired_balances_are_located_where_the_truth_says(repaired, producer):
 
 def test_repaired_pymupdf_statement_shows_its_rewritten_pages(repaired):
     """PyMuPDF's own figures were retyped code for code, so no operator differs; the edited pages are written
-    in the editor's style, the untouched first page in PyMuPDF's."""
+    in the editor's style (pypdf's), the untouched first page in PyMuPDF's."""
     data, truth, _ = repaired["pymupdf"]
     (f,) = [f for f in scan(data)[0] if f.code == "PDF_PAGE_STREAMS_MIXED"]
     edited_pages = {e["page"] for e in truth["tampering"]}
     groups = [set(map(int, g.split(", "))) for g in f.evidence["pages"].split("; ")]
     assert edited_pages in groups and 1 not in edited_pages
+    (lib,) = [f for f in scan(data)[0] if f.code == "PDF_PAGES_LIBRARY_WRITTEN"]
+    assert set(map(int, lib.evidence["pages"].split(", "))) == edited_pages  # the editor's style named
 
 
 @pytest.mark.parametrize("producer", ["reportlab", "fpdf2", "pymupdf"])
 def test_originals_and_their_resaves_have_no_writing_findings(repaired, producer):
     for name, data in repaired[producer][2].items():
-        assert not [f.code for f in scan(data)[0] if f.code in ("PDF_TEXT_OPERATOR_ODD", "PDF_PAGE_STREAMS_MIXED")], name
+        writing = ("PDF_TEXT_OPERATOR_ODD", "PDF_PAGE_STREAMS_MIXED", "PDF_PAGES_LIBRARY_WRITTEN")
+        assert not [f.code for f in scan(data)[0] if f.code in writing], name
