@@ -106,8 +106,13 @@ def queued(result: dict) -> list[dict]:
 
 
 def wait_ended(store: Store, job_ids, timeout: float) -> None:
-    until(lambda: all(store.get_result(j) or store.get_failure(j) for j in job_ids), timeout,
-          f"{len(job_ids)} jobs ended")
+    remaining = set(job_ids)
+
+    def ended() -> bool:  # each finished job is read once, not on every poll
+        remaining.difference_update({j for j in remaining if store.get_result(j) or store.get_failure(j)})
+        return not remaining
+
+    until(ended, timeout, f"{len(remaining)} jobs ended")
 
 
 def test_a_killed_work_horse_is_retried_and_gives_the_inline_result(fast, workers):
