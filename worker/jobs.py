@@ -10,10 +10,11 @@ from datetime import datetime, timezone
 from importlib import resources
 
 import redis
-from rq import get_current_job
+from rq import Worker, get_current_job
 from rq.exceptions import AbandonedJobError
 
-from checks import ocr
+from checks import ocr, render
+from checks.ingest import open_document
 from checks.catalog import input_error
 from worker import callback, config, reuse
 from worker.privacy import mask
@@ -45,7 +46,8 @@ def verify_job(refs: list[dict], bundle: bool, callback_url: str | None = None, 
         job.save_meta()
 
     result = verify(files, bundle=bundle, job_id=job.id, limits=settings.limits, policy=settings.policy,
-                    rules=settings.bundle, masked=settings.mask, ocr_engine=settings.ocr_engine, on_document=progress,
+                    rules=settings.bundle, masked=settings.mask, ocr_engine=settings.ocr_engine,
+                    ocr_threads=config.ocr_threads(settings, _workers_here(job.connection)), on_document=progress,
                     reuse=reuse.Index(job.connection, store), applicant=applicant)
     store.put_result(job.id, result)
     job.meta.update({"stage": "done"})
@@ -53,6 +55,12 @@ def verify_job(refs: list[dict], bundle: bool, callback_url: str | None = None, 
         job.meta["callback"] = callback.deliver(callback_url, _summary(job.id, result), settings.callback_secret)
     job.save_meta()
     return {"verdict": overall(result), "documents": len(result["documents"]), "errors": len(result["errors"])}
+
+
+def _workers_here(connection) -> int:
+    """How many workers are registered from this host, this job's included: they may all be reading pages."""
+    here = socket.gethostname()
+    return sum(w.hostname == here for w in Worker.all(connection=connection))
 
 
 def _summary(job_id: str, result: dict) -> dict:
@@ -69,16 +77,28 @@ def warm_up() -> None:
 
     pdfminer, pikepdf and friends fill caches (CMaps, font tables, lazily imported modules) on first use; a
     work horse is forked per job and throws its caches away, so without this every job pays them again
-    (about 80 ms per job, measured with scripts/bench.py). The OCR engine is built here too: loading its
-    models costs about 2 s, every job that reads an image would pay it again. It runs single-threaded (see
-    checks.ocr), so the fork copies no thread pool.
+    (about 80 ms per job, measured with scripts/bench.py). The single-threaded OCR engine reads a strip of the
+    statement's page here too: rapidocr loads its models on the first read, which every job that reads an image
+    (or re-reads a cell) would otherwise pay again. A multi-threaded engine cannot be shared so: a forked work
+    horse keeps none of ONNX Runtime's pool threads, so its sessions would run on one thread. Such an engine is
+    built in the work horse (about 0.4 s).
     """
     sample = resources.files("worker.data").joinpath("warmup.pdf").read_bytes()
     verify([("warmup.pdf", sample)], bundle=False, masked=False)
     try:
-        ocr.engine(_settings().ocr_engine)
+        ocr.engine(_settings().ocr_engine).read(_header_strip(sample))
     except ocr.EngineUnavailable:
         pass  # each document that needs OCR says so in its result
+
+
+def _header_strip(pdf: bytes):
+    """The top of the PDF's first page, where its title is, as a page raster."""
+    doc = open_document("warmup.pdf", pdf)
+    try:
+        page = render.raster(doc, 1)
+        return page[: page.shape[0] // 8]
+    finally:
+        doc.close()
 
 
 # Failures that another attempt may not meet: the host, the work horse or the storage gave way, not the input.
