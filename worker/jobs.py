@@ -13,8 +13,7 @@ import redis
 from rq import Worker, get_current_job
 from rq.exceptions import AbandonedJobError
 
-from checks import ocr, render
-from checks.ingest import open_document
+from checks import ocr
 from checks.catalog import input_error
 from worker import callback, config, reuse
 from worker.privacy import mask
@@ -77,28 +76,18 @@ def warm_up() -> None:
 
     pdfminer, pikepdf and friends fill caches (CMaps, font tables, lazily imported modules) on first use; a
     work horse is forked per job and throws its caches away, so without this every job pays them again
-    (about 80 ms per job, measured with scripts/bench.py). The single-threaded OCR engine reads a strip of the
-    statement's page here too: rapidocr loads its models on the first read, which every job that reads an image
-    (or re-reads a cell) would otherwise pay again. A multi-threaded engine cannot be shared so: a forked work
-    horse keeps none of ONNX Runtime's pool threads, so its sessions would run on one thread. Such an engine is
-    built in the work horse (about 0.4 s).
+    (about 80 ms per job, measured with scripts/bench.py). The OCR engine is built here too, but rapidocr loads
+    its models on the first read, so each work horse that reads an image loads them (0.3–0.4 s). Loading them
+    here instead was measured and left out: they would add some 210 MB to the address space of every work horse,
+    which DOCVERIFY_MEMORY_LIMIT_MB counts, PDF jobs included; and ONNX Runtime's pool threads of a
+    multi-threaded engine would not survive the fork anyway.
     """
     sample = resources.files("worker.data").joinpath("warmup.pdf").read_bytes()
     verify([("warmup.pdf", sample)], bundle=False, masked=False)
     try:
-        ocr.engine(_settings().ocr_engine).read(_header_strip(sample))
+        ocr.engine(_settings().ocr_engine)
     except ocr.EngineUnavailable:
         pass  # each document that needs OCR says so in its result
-
-
-def _header_strip(pdf: bytes):
-    """The top of the PDF's first page, where its title is, as a page raster."""
-    doc = open_document("warmup.pdf", pdf)
-    try:
-        page = render.raster(doc, 1)
-        return page[: page.shape[0] // 8]
-    finally:
-        doc.close()
 
 
 # Failures that another attempt may not meet: the host, the work horse or the storage gave way, not the input.
