@@ -3,6 +3,7 @@
     from checks import ocr
     lines = ocr.engine().read(image)    # the default engine; image: gray or BGR uint8 ndarray
     ocr.engine("tesseract")             # or by name: "rapidocr" | "tesseract"
+    ocr.engine("rapidocr", threads=2)   # a read that may use two cores
     ocr.available()                     # {"tesseract": "ok", "rapidocr": "pip install …"}
 
 Every box is in pixels of the image given to `read`, from its top-left corner; `conf` is 0..1 (a word's is its
@@ -23,8 +24,9 @@ stamped across.
   Tesseract's. Its multi-character words (amounts, dates, the odd Chinese pair) are split evenly across the
   word box: within a few pixels for the tabular digits of statements, rougher for proportional Latin text.
 
-`engine(name)` builds an engine once per process and reuses it; a missing engine raises `EngineUnavailable`
-naming the command that installs it, never an empty result.
+`engine(name, threads)` builds an engine once per process and thread count and reuses it; a missing engine raises
+`EngineUnavailable` naming the command that installs it, never an empty result. `threads` is how many cores one
+read may use: RapidOCR's ONNX Runtime sessions run that many threads; Tesseract always runs on one.
 """
 from __future__ import annotations
 
@@ -79,16 +81,19 @@ class Engine(Protocol):
     def read(self, image: np.ndarray) -> list[Line]: ...
 
 
-def engine(name: str = DEFAULT_ENGINE) -> Engine:
-    """The engine called `name`, built on first use and shared by every later call in this process."""
+def engine(name: str = DEFAULT_ENGINE, threads: int = 1) -> Engine:
+    """The engine called `name` reading with `threads` threads, built on first use and shared by every later
+    call in this process."""
     if name not in _ENGINES:
         raise ValueError(f"unknown OCR engine {name!r}; choose one of {', '.join(_ENGINES)}")
-    return _built(name)
+    if threads < 1:
+        raise ValueError(f"an OCR engine needs at least one thread, not {threads}")
+    return _built(name, threads)
 
 
 @functools.cache
-def _built(name: str) -> Engine:
-    return _ENGINES[name]()
+def _built(name: str, threads: int) -> Engine:
+    return _ENGINES[name](threads)
 
 
 def available() -> dict[str, str]:
@@ -211,10 +216,11 @@ class TesseractEngine:
             raise EngineUnavailable("tesseract", f"Tesseract has no {TESSERACT_LANG} language data",
                                     TESSERACT_INSTALL)
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
         self.check()
-        # One thread per Tesseract: the caller runs pages in parallel. pytesseract starts tesseract with this
-        # process's environment and takes no other, so the limit has to go there (an operator's value wins).
+        # One thread per Tesseract, whatever `threads` says: the caller runs pages in parallel. pytesseract starts
+        # tesseract with this process's environment and takes no other, so the limit has to go there, for every
+        # read at once (an operator's value wins).
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
     def read(self, image: np.ndarray) -> list[Line]:
@@ -284,7 +290,7 @@ class RapidOcrEngine:
                                     RAPIDOCR_INSTALL)
         return {key: str(path) for key, path in paths.items()}
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
         models = self.check()
         from rapidocr import RapidOCR
 
@@ -302,9 +308,10 @@ class RapidOcrEngine:
             "Global.max_side_len": RAPIDOCR_LONG_SIDE,
             "Det.limit_type": "max",
             "Det.limit_side_len": RAPIDOCR_LONG_SIDE,
-            # One thread, as for Tesseract: the caller runs pages in parallel, and ONNX Runtime's spinning
-            # threads waste what they do not get on a busy machine.
-            "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+            # One thread unless the caller has cores to spare (a lone worker on an idle machine): the caller
+            # runs pages and workers in parallel, and ONNX Runtime's spinning threads waste what they do not
+            # get on a busy machine.
+            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
         })
 
     def read(self, image: np.ndarray) -> list[Line]:

@@ -24,9 +24,11 @@ DOCUMENT_CHECKS = [
 ]
 
 
-def verify_document(doc: Document, policy: Policy = Policy(), ocr_engine: str = ocr.DEFAULT_ENGINE) -> DocumentResult:
+def verify_document(doc: Document, policy: Policy = Policy(), ocr_engine: str = ocr.DEFAULT_ENGINE,
+                    ocr_threads: int = 1) -> DocumentResult:
+    """`ocr_threads`: how many cores the OCR of one page may use (see checks.reading.read)."""
     runs: list[CheckRun] = []
-    _read(doc, ocr_engine, runs)
+    _read(doc, ocr_engine, ocr_threads, runs)
     doc.kind = classify.classify(doc)
     doc.extracted = _extract(doc, ocr_engine, runs)
     findings = ranked(_forensics(doc, runs))
@@ -35,11 +37,11 @@ def verify_document(doc: Document, policy: Policy = Policy(), ocr_engine: str = 
                           findings=findings, checks=runs, extracted=doc.extracted)
 
 
-def _read(doc: Document, engine: str, runs: list[CheckRun]) -> None:
+def _read(doc: Document, engine: str, threads: int, runs: list[CheckRun]) -> None:
     if not reading.needs_ocr(doc):
         return
     try:
-        reading.read(doc, engine)
+        reading.read(doc, engine, threads)
         runs.append(CheckRun("ocr", "ran", engine))
     except ocr.EngineUnavailable as exc:  # the document is still checked for what needs no text
         runs.append(CheckRun("ocr", "error", str(exc)))

@@ -30,15 +30,16 @@ def needs_ocr(doc: Document) -> list[Page]:
     return [p for p in doc.pages if doc.format == "image" or p.scanned]
 
 
-def read(doc: Document, engine: str = ocr.DEFAULT_ENGINE) -> None:
-    """OCR the pages that need it, in parallel (each engine call is single-threaded: see checks.ocr)."""
+def read(doc: Document, engine: str = ocr.DEFAULT_ENGINE, threads: int = 1) -> None:
+    """OCR the pages that need it, each with `threads` threads (see checks.ocr), as many pages at once as the
+    machine has cores for."""
     pages = needs_ocr(doc)
     if not pages:
         return
-    reader = ocr.engine(engine)
+    reader = ocr.engine(engine, threads)
     rasters = [render.raster(doc, page.number) for page in pages]  # rendered here: PDFium is not thread-safe
     factor = render.scale(doc)
-    with ThreadPoolExecutor(max_workers=min(len(pages), os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(max_workers=min(len(pages), max(1, (os.cpu_count() or 1) // threads))) as pool:
         results = list(pool.map(reader.read, rasters))
     for page, lines in zip(pages, results):
         words = [_cleaned(w, factor) for line in lines for w in line.words if not _RULING.fullmatch(w.text)]

@@ -314,3 +314,24 @@ def test_an_amount_and_the_name_beside_it_stay_two_words(tmp_path):
         (x0, top), (x1, bottom) = corners.min(axis=0).astype(int), corners.max(axis=0).astype(int)
         words = texts(ocr.engine("tesseract").read(image[top:bottom, x0:x1]))
         assert row["balance"].replace(".", "") in [digits(w) for w in words], words  # ',' may come as '.'
+
+
+def _threads_running() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="ONNX Runtime takes one thread on one core")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_rapidocr_reads_with_the_threads_it_is_given(images, threads):
+    """Its two ONNX sessions (detection, recognition) are loaded on the first read, each running `threads`
+    threads: the caller's and a pool of the others."""
+    engine = ocr.RapidOcrEngine(threads)
+    before = _threads_running()
+    assert engine.read(images["render"][200:270, 80:700])
+    assert _threads_running() - before == 2 * (threads - 1)
+
+
+def test_engines_are_shared_per_name_and_thread_count():
+    assert ocr.engine("rapidocr", 2) is ocr.engine("rapidocr", 2) is not ocr.engine("rapidocr")
+    with pytest.raises(ValueError, match="at least one thread"):
+        ocr.engine("rapidocr", 0)

@@ -1,15 +1,16 @@
 """End to end through the real queue: CLI enqueue → Redis → burst worker → stored result."""
 import json
+import os
 import subprocess
 
 import pytest
 import redis
-from rq import Callback, Queue, Retry
+from rq import Callback, Queue, Retry, Worker
 from rq.serializers import JSONSerializer
 
 from tests.conftest import DOCVERIFY, run_cli
 from tests.make import rewrite, text_pdf
-from worker import config
+from worker import config, jobs
 from worker.queue import JOB_FUNCTION, fetch
 from worker.store import Store
 
@@ -144,3 +145,16 @@ def test_job_over_its_timeout_is_killed_and_recorded(env, tmp_path):
     assert "exceeded its timeout of 1 s" in status["failure"]["reason"]
     assert status["failure"]["attempts"] == 1  # an overrun is not retried: it would overrun again
     assert Store(env["DOCVERIFY_DATA_DIR"]).get_result(job_id) is None
+
+
+def test_ocr_threads_are_the_setting_or_the_cores_shared_among_this_hosts_workers(env):
+    conn = redis.Redis.from_url(env["DOCVERIFY_REDIS_URL"])
+    for _ in range(2):
+        Worker(["docverify"], connection=conn).register_birth()
+    assert jobs._workers_here(conn) == 2
+    cores = len(os.sched_getaffinity(0))
+    assert config.ocr_threads(config.load({}), jobs._workers_here(conn)) == max(1, cores // 2)
+    assert config.ocr_threads(config.load({}), 1) == cores
+    assert config.ocr_threads(config.load({"DOCVERIFY_OCR_THREADS": "3"}), 2) == 3
+    with pytest.raises(SystemExit, match="ocr_threads"):
+        config.load({"DOCVERIFY_OCR_THREADS": "-1"})

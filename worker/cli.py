@@ -77,7 +77,8 @@ def check(files, bundle, json_out, report_dir, no_mask):
         files_read = _read(files)
         result = verify(files_read, bundle=bundle, limits=settings.limits, policy=settings.policy,
                         rules=settings.bundle, masked=masked,
-                        ocr_engine=settings.ocr_engine, on_document=lambda i, n, name: progress.update(task, completed=i, description=name))
+                        ocr_engine=settings.ocr_engine, ocr_threads=config.ocr_threads(settings),
+                        on_document=lambda i, n, name: progress.update(task, completed=i, description=name))
     _emit_json(result, json_out)
     if report_dir:
         # The directory keeps each run's result as a store does (DIR/results/), so its index lists every run.
@@ -299,7 +300,8 @@ def extract_cmd(file, fmt, no_mask):
 
     settings = config.load()
     result = verify(_read((file,)), bundle=False, limits=settings.limits, policy=settings.policy,
-                    masked=settings.mask and not no_mask, ocr_engine=settings.ocr_engine)
+                    masked=settings.mask and not no_mask, ocr_engine=settings.ocr_engine,
+                    ocr_threads=config.ocr_threads(settings))
     if result["errors"]:
         e = result["errors"][0]
         err.print(f"docverify: {e['file']}: {e['code']}: {e['message']}", markup=False)
@@ -366,7 +368,7 @@ def similar(target, top, as_json):
             err.print(f"docverify: {name}: {exc.code}: {exc.message}", markup=False)
             sys.exit(2)
         try:
-            pipeline.verify_document(doc, settings.policy, settings.ocr_engine)
+            pipeline.verify_document(doc, settings.policy, settings.ocr_engine, config.ocr_threads(settings))
             documents = [(name, fingerprint.compute(doc))]
         finally:
             doc.close()

@@ -20,6 +20,7 @@ class Settings:
     result_ttl: int = 7 * 24 * 3600  # how long Redis keeps job records; the store keeps results for good
     mask: bool = True
     ocr_engine: str = "rapidocr"  # or "tesseract"; see scripts/ocr_bench.py for why
+    ocr_threads: int = 0  # cores the OCR of one page may use; 0: the machine's shared among its workers (ocr_threads())
     api_keys: tuple[str, ...] = ()  # keys `docverify serve` accepts in X-API-Key; none means it refuses to start
     max_request_bytes: int = 100 * 1024 * 1024  # one HTTP submission, all its files together
     callback_secret: str = ""  # signs completion callbacks (worker/callback.py); none: callbacks are refused
@@ -69,6 +70,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         result_ttl=pick("result_ttl", defaults.result_ttl, int),
         mask=pick("mask", defaults.mask, _truthy),
         ocr_engine=pick("ocr_engine", defaults.ocr_engine),
+        ocr_threads=pick("ocr_threads", defaults.ocr_threads, _threads),
         api_keys=pick("api_keys", defaults.api_keys, _keys),
         max_request_bytes=pick("max_request_bytes", defaults.max_request_bytes, int),
         callback_secret=pick("callback_secret", defaults.callback_secret),
@@ -83,6 +85,13 @@ def load(env: dict[str, str] | None = None) -> Settings:
         policy=policy,
         bundle=rules,
     )
+
+
+def ocr_threads(settings: Settings, workers: int = 1) -> int:
+    """Threads for the OCR of one page: the setting, or else the cores this process may run on shared among the
+    `workers` processes that read pages on this machine. A lone worker's page then uses both cores of a
+    two-core machine; two workers there read with one thread each, so their threads never fight."""
+    return settings.ocr_threads or max(1, len(os.sched_getaffinity(0)) // max(workers, 1))
 
 
 def _limits(env: dict[str, str], table: dict) -> Limits:
@@ -112,6 +121,13 @@ def _keys(value) -> tuple[str, ...]:
 
 def _ints(value) -> tuple[int, ...]:
     return tuple(int(i) for i in _items(value))
+
+
+def _threads(value) -> int:
+    threads = int(value)
+    if threads < 0:
+        raise SystemExit(f"docverify: ocr_threads must be 0 (automatic) or more, not {threads}")
+    return threads
 
 
 def _truthy(value) -> bool:

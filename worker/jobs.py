@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from importlib import resources
 
 import redis
-from rq import get_current_job
+from rq import Worker, get_current_job
 from rq.exceptions import AbandonedJobError
 
 from checks import ocr
@@ -45,7 +45,8 @@ def verify_job(refs: list[dict], bundle: bool, callback_url: str | None = None, 
         job.save_meta()
 
     result = verify(files, bundle=bundle, job_id=job.id, limits=settings.limits, policy=settings.policy,
-                    rules=settings.bundle, masked=settings.mask, ocr_engine=settings.ocr_engine, on_document=progress,
+                    rules=settings.bundle, masked=settings.mask, ocr_engine=settings.ocr_engine,
+                    ocr_threads=config.ocr_threads(settings, _workers_here(job.connection)), on_document=progress,
                     reuse=reuse.Index(job.connection, store), applicant=applicant)
     store.put_result(job.id, result)
     job.meta.update({"stage": "done"})
@@ -53,6 +54,12 @@ def verify_job(refs: list[dict], bundle: bool, callback_url: str | None = None, 
         job.meta["callback"] = callback.deliver(callback_url, _summary(job.id, result), settings.callback_secret)
     job.save_meta()
     return {"verdict": overall(result), "documents": len(result["documents"]), "errors": len(result["errors"])}
+
+
+def _workers_here(connection) -> int:
+    """How many workers are registered from this host, this job's included: they may all be reading pages."""
+    here = socket.gethostname()
+    return sum(w.hostname == here for w in Worker.all(connection=connection))
 
 
 def _summary(job_id: str, result: dict) -> dict:
@@ -69,9 +76,11 @@ def warm_up() -> None:
 
     pdfminer, pikepdf and friends fill caches (CMaps, font tables, lazily imported modules) on first use; a
     work horse is forked per job and throws its caches away, so without this every job pays them again
-    (about 80 ms per job, measured with scripts/bench.py). The OCR engine is built here too: loading its
-    models costs about 2 s, every job that reads an image would pay it again. It runs single-threaded (see
-    checks.ocr), so the fork copies no thread pool.
+    (about 80 ms per job, measured with scripts/bench.py). The OCR engine is built here too, but rapidocr loads
+    its models on the first read, so each work horse that reads an image loads them (0.3–0.4 s). Loading them
+    here instead was measured and left out: they would add some 210 MB to the address space of every work horse,
+    which DOCVERIFY_MEMORY_LIMIT_MB counts, PDF jobs included; and ONNX Runtime's pool threads of a
+    multi-threaded engine would not survive the fork anyway.
     """
     sample = resources.files("worker.data").joinpath("warmup.pdf").read_bytes()
     verify([("warmup.pdf", sample)], bundle=False, masked=False)

@@ -30,11 +30,13 @@ def new_job_id() -> str:
 
 def verify(files: list[tuple[str, bytes | InputError]], *, bundle: bool, job_id: str | None = None,
            limits: Limits = Limits(), policy: Policy = Policy(), rules: Rules = Rules(), masked: bool = True,
-           ocr_engine: str = DEFAULT_ENGINE, on_document=None, reuse=None, applicant: str | None = None) -> dict:
+           ocr_engine: str = DEFAULT_ENGINE, ocr_threads: int = 1, on_document=None, reuse=None,
+           applicant: str | None = None) -> dict:
     """Check each (name, bytes) and build the result. Unreadable files become `errors`, the rest go on.
 
     A file that could not even be read is passed as (name, InputError) so it is reported, not lost.
 
+    `ocr_threads` is how many cores the OCR of one page may use.
     `masked` stars personal numbers (ID, account, card, phone) everywhere in the result, the default.
     `on_document(i, n, name)` is called before each file, for progress reporting.
     `reuse` (a worker.reuse.Index) looks every document up among earlier applicants' and indexes it; `applicant`
@@ -56,7 +58,7 @@ def verify(files: list[tuple[str, bytes | InputError]], *, bundle: bool, job_id:
             errors.append({"file": name, "code": exc.code, "message": exc.message})
             continue
         try:
-            results.append(pipeline.verify_document(doc, policy, ocr_engine))
+            results.append(pipeline.verify_document(doc, policy, ocr_engine, ocr_threads))
             if reuse is not None:
                 try:
                     prints.append(fingerprint.compute(doc))
