@@ -139,9 +139,11 @@ def _reconciled(chain: list[dict], k: int) -> int:
 
 def _read_cell(doc: Document, page_number: int, box: list[float], reader) -> list[Decimal]:
     """The amounts `reader` sees in one cell of the page (`box` in the reading frame). The cell is cut out with a
-    margin (engines find no text in a crop that hugs it) and enlarged, and read twice: as it is, and contrast-
-    stretched (a faint minus sign in a photo shows, but so does a watermark across a scan). Only words centred
-    in the cell itself count, not those of the rows above and below that the margin takes in."""
+    margin (engines find no text in a crop that hugs it) and enlarged, and read three times: as it is, contrast-
+    stretched (a faint minus sign in a photo shows, but so does a watermark across a scan), and with everything
+    paler than halfway from ink to paper whitened (a watermark's pale strokes through the digits, which turn a
+    6 into an 8 or a figure into two). Only words centred in the cell itself count, not those of the rows above
+    and below that the margin takes in."""
     page = doc.pages[page_number - 1]
     image = render.raster(doc, page_number)
     per_px = render.scale(doc)
@@ -155,8 +157,9 @@ def _read_cell(doc: Document, page_number: int, box: list[float], reader) -> lis
     crop = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
     low, high = np.percentile(crop, (1, 99))
     stretched = np.clip((crop.astype(np.float32) - low) * (255 / max(high - low, 1)), 0, 255).astype(np.uint8)
+    ink = np.where(crop < (low + high) / 2, crop, 255).astype(np.uint8)
     found = []
-    for view in (crop, stretched):
+    for view in (crop, stretched, ink):
         words = sorted((w for line in reader.read(view) for w in line.words
                         if x0 <= left + (w.x0 + w.x1) / 2 / factor <= x1
                         and top <= up + (w.top + w.bottom) / 2 / factor <= bottom), key=lambda w: w.x0)

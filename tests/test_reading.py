@@ -182,6 +182,20 @@ def test_second_opinion_reads_cells_again_and_where_ocr_found_nothing(scan_resul
     assert column(rows, "balance") == column(truth, "balance") and "debit" in rows[missing]["cells"]
 
 
+def test_second_opinion_reads_a_figure_through_a_watermark():
+    """A dense ICBC export (image set, seed 11): the watermark's pale strokes cross '1,126.40', which the page's
+    reading took for 1,128.40 and the cell's plain and stretched re-readings for 1,120.00 or 1.00; with the pale
+    strokes whitened both engines read it right, and the genuine page is no longer flagged."""
+    from fixtures.imageset import genuine
+
+    shot = genuine(11, "export", 0)
+    doc = open_document("export.jpg", shot.data)
+    result = pipeline.verify_document(doc)
+    rows = result.extracted["transactions"]
+    assert (rows[3]["debit"], rows[3].get("second_opinion")) == ("1126.40", "rapidocr")
+    assert broken_rows(rows) == [] and result.verdict.verdict == "pass"
+
+
 def test_second_opinion_leaves_a_retyped_amount_broken():
     """The salary credit of the scan painted over and retyped, balances left alone: the engines read the new
     figure as printed, so no reading mends the row, and the arithmetic keeps pointing at the edit."""
