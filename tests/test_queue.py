@@ -149,11 +149,16 @@ def test_job_over_its_timeout_is_killed_and_recorded(env, tmp_path):
 
 def test_ocr_threads_are_the_setting_or_the_cores_shared_among_this_hosts_workers(env):
     conn = redis.Redis.from_url(env["DOCVERIFY_REDIS_URL"])
-    for _ in range(2):
-        Worker(["docverify"], connection=conn).register_birth()
-    assert jobs._workers_here(conn) == 2
-    cores = len(os.sched_getaffinity(0))
-    assert config.ocr_threads(config.load({}), jobs._workers_here(conn)) == max(1, cores // 2)
+    registered = [Worker(["docverify"], connection=conn) for _ in range(2)]
+    for w in registered:
+        w.register_birth()
+    try:
+        assert jobs._workers_here(conn) == 2
+        cores = len(os.sched_getaffinity(0))
+        assert config.ocr_threads(config.load({}), jobs._workers_here(conn)) == max(1, cores // 2)
+    finally:
+        for w in registered:  # later tests' jobs count this host's workers too
+            w.register_death()
     assert config.ocr_threads(config.load({}), 1) == cores
     assert config.ocr_threads(config.load({"DOCVERIFY_OCR_THREADS": "3"}), 2) == 3
     with pytest.raises(SystemExit, match="ocr_threads"):
