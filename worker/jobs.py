@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from importlib import resources
 
 import redis
-from rq import Worker, get_current_job
+from rq import get_current_job, worker_registration
 from rq.exceptions import AbandonedJobError
 
 from checks import ocr
@@ -57,9 +57,13 @@ def verify_job(refs: list[dict], bundle: bool, callback_url: str | None = None, 
 
 
 def _workers_here(connection) -> int:
-    """How many workers are registered from this host, this job's included: they may all be reading pages."""
-    here = socket.gethostname()
-    return sum(w.hostname == here for w in Worker.all(connection=connection))
+    """How many workers are registered from this host, this job's included: they may all be reading pages.
+    Asked on every job, so in two round trips (RQ's Worker.all loads each worker of every host in turn)."""
+    pipe = connection.pipeline(transaction=False)
+    for key in worker_registration.get_keys(connection=connection):
+        pipe.hget(key, "hostname")
+    here = socket.gethostname().encode()
+    return sum(host == here for host in pipe.execute())
 
 
 def _summary(job_id: str, result: dict) -> dict:
