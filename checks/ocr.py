@@ -26,7 +26,8 @@ stamped across.
 
 `engine(name, threads)` builds an engine once per process and thread count and reuses it; a missing engine raises
 `EngineUnavailable` naming the command that installs it, never an empty result. `threads` is how many cores one
-read may use: RapidOCR's ONNX Runtime sessions run that many threads; Tesseract always runs on one.
+read may use: RapidOCR detects with that many ONNX Runtime threads and recognises that many parts of each batch
+of lines at once (its threads sleep while they wait, so a busy machine loses little); Tesseract runs on one.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ import functools
 import os
 import re
 import statistics
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
@@ -308,11 +310,16 @@ class RapidOcrEngine:
             "Global.max_side_len": RAPIDOCR_LONG_SIDE,
             "Det.limit_type": "max",
             "Det.limit_side_len": RAPIDOCR_LONG_SIDE,
-            # One thread unless the caller has cores to spare (a lone worker on an idle machine): the caller
-            # runs pages and workers in parallel, and ONNX Runtime's spinning threads waste what they do not
-            # get on a busy machine.
-            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
         })
+        # rapidocr's own sessions cannot be told not to spin: ONNX Runtime's pool threads then burn a core while
+        # they wait, so two threads cost a third more CPU than one and lose on a busy machine. The sessions are
+        # swapped for ones that sleep, and recognition runs each batch of lines as `threads` one-thread runs side
+        # by side, which keeps the cores busier than one run's pool (the readings are the same either way).
+        # _load_*_model are rapidocr 3.10's (pinned) lazy loaders.
+        self._ocr._load_det_model().session.session = _onnx_session(models["Det.model_path"], threads)
+        recognition = _onnx_session(models["Rec.model_path"], 1)
+        self._ocr._load_rec_model().session.session = _SplitBatches(recognition, threads) if threads > 1 \
+            else recognition
 
     def read(self, image: np.ndarray) -> list[Line]:
         if min(image.shape[:2]) * RAPIDOCR_LONG_SIDE < max(image.shape[:2]):
@@ -333,6 +340,38 @@ class RapidOcrEngine:
             if not _watermark(quad, text, height):
                 words.extend(_rapid_words(line, chars) if chars else _split_spaces(line))
         return [Line(tuple(line)) for line in _group_lines(words)]
+
+
+def _onnx_session(path: str, threads: int):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.enable_cpu_mem_arena = False  # as rapidocr sets it: the arena keeps the largest page's memory
+    options.log_severity_level = 4
+    return onnxruntime.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+class _SplitBatches:
+    """An ONNX Runtime session (as rapidocr calls it: `run(outputs, {input: batch})`) that splits each batch
+    into `threads` parts run at once, one of them on the caller's thread. ONNX Runtime lets one session run
+    on several threads at a time."""
+
+    def __init__(self, session, threads: int):
+        self._session = session
+        self._pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="rapidocr-rec")
+        self._threads = threads
+
+    def run(self, outputs, feed: dict) -> list[np.ndarray]:
+        (name, batch), = feed.items()
+        first, *rest = np.array_split(batch, min(self._threads, len(batch)))
+        later = [self._pool.submit(self._session.run, outputs, {name: part}) for part in rest]
+        parts = [self._session.run(outputs, {name: first})] + [f.result() for f in later]
+        return [np.concatenate(column) for column in zip(*parts)]
+
+    def __getattr__(self, attribute: str):
+        return getattr(self._session, attribute)  # inputs, outputs and metadata (the character list)
 
 
 def _watermark(quad: np.ndarray, text: str, height: float) -> bool:

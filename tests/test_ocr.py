@@ -322,14 +322,21 @@ def _threads_running() -> int:
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_rapidocr_reads_with_the_threads_it_is_given(images, threads):
-    """Its two ONNX sessions (detection, recognition) are loaded on the first read, each running `threads`
-    threads: the caller's and a pool of the others, on one core as on many."""
-    crop = images["render"][200:270, 80:700]
+    """Detection runs `threads` ONNX Runtime threads, and recognition runs each batch as `threads` parts, one
+    on the caller's thread: `threads - 1` more threads each, on one core as on many."""
+    crop = images["render"][200:350]  # lines enough for a batch of several
     ocr.engine().read(crop)  # the threads a process starts once, on its first read (OpenCV's pool), are counted out
-    engine = ocr.RapidOcrEngine(threads)
     before = _threads_running()
+    engine = ocr.RapidOcrEngine(threads)
     assert engine.read(crop)
     assert _threads_running() - before == 2 * (threads - 1)
+
+
+def test_rapidocr_reads_the_same_with_two_threads(images, read):
+    """Recognition's batches split across two threads read exactly what one thread reads, boxes included."""
+    lines = ocr.engine("rapidocr", 2).read(images["photo"])
+    assert len(lines) > 20  # enough lines for several batches
+    assert lines == read("rapidocr", "photo")
 
 
 def test_engines_are_shared_per_name_and_thread_count():
