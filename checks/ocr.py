@@ -35,6 +35,7 @@ import functools
 import os
 import re
 import statistics
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -43,6 +44,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 import pytesseract
+from omegaconf import flag_override
 
 from checks.model import Line, Word
 
@@ -293,11 +295,12 @@ class RapidOcrEngine:
         return {key: str(path) for key, path in paths.items()}
 
     def __init__(self, threads: int = 1) -> None:
-        models = self.check()
+        self._models = self.check()
+        self._threads = threads
         from rapidocr import RapidOCR
 
         self._ocr = RapidOCR(params={
-            **models,
+            **self._models,
             # No per-line 0°/180° classifier: pages arrive upright (ingest applies EXIF orientation), so it
             # would only cost time.
             "Global.use_cls": False,
@@ -311,19 +314,34 @@ class RapidOcrEngine:
             "Det.limit_type": "max",
             "Det.limit_side_len": RAPIDOCR_LONG_SIDE,
         })
-        # rapidocr's own sessions cannot be told not to spin: ONNX Runtime's pool threads then burn a core while
-        # they wait, so two threads cost a third more CPU than one and lose on a busy machine. The sessions are
-        # swapped for ones that sleep, and recognition runs each batch of lines as `threads` one-thread runs side
-        # by side, which keeps the cores busier than one run's pool (the readings are the same either way).
-        # _load_*_model are rapidocr 3.10's (pinned) lazy loaders.
-        self._ocr._load_det_model().session.session = _onnx_session(models["Det.model_path"], threads)
-        recognition = _onnx_session(models["Rec.model_path"], 1)
-        self._ocr._load_rec_model().session.session = _SplitBatches(recognition, threads) if threads > 1 \
-            else recognition
+        self._loading = threading.Lock()
+        self._loaded = False
+
+    def _load_models(self) -> None:
+        """On the first read, not when the engine is made: a worker makes its engine before it forks work horses,
+        and models loaded there would sit in every horse's address space (which DOCVERIFY_MEMORY_LIMIT_MB
+        counts), PDF jobs included.
+
+        rapidocr's own sessions cannot be told not to spin: ONNX Runtime's pool threads then burn a core while
+        they wait, so two threads cost a third more CPU than one and lose on a busy machine. It takes sessions of
+        the caller's through the `session` key of its config (which needs OmegaConf's flag for objects); these
+        sleep, and recognition runs each batch of lines as `threads` one-thread runs side by side, which keeps
+        the cores busier than one run's pool (the readings are the same either way)."""
+        with self._loading:
+            if self._loaded:
+                return
+            recognition = _onnx_session(self._models["Rec.model_path"], 1)
+            with flag_override(self._ocr.cfg, "allow_objects", True):
+                self._ocr.cfg.Det.session = _onnx_session(self._models["Det.model_path"], self._threads)
+                self._ocr.cfg.Rec.session = recognition
+            if self._threads > 1:  # the recogniser checks its session is ONNX Runtime's, so the split comes after
+                self._ocr._load_rec_model().session.session = _SplitBatches(recognition, self._threads)
+            self._loaded = True
 
     def read(self, image: np.ndarray) -> list[Line]:
         if min(image.shape[:2]) * RAPIDOCR_LONG_SIDE < max(image.shape[:2]):
             return []  # a strip thinner than one pixel once shrunk holds no text, and rapidocr raises on it
+        self._load_models()
         result = self._ocr(cv2.cvtColor(_gray(image), cv2.COLOR_GRAY2BGR), return_word_box=True,
                            return_single_char_box=True)
         if not result.txts:
