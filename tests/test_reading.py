@@ -196,6 +196,23 @@ def test_second_opinion_reads_a_figure_through_a_watermark():
     assert broken_rows(rows) == [] and result.verdict.verdict == "pass"
 
 
+def test_a_row_whose_date_ocr_missed_starts_at_its_time_and_is_dated_again():
+    """A dense ICBC export (image set, seed 11): the watermark's strokes across 2024-09-01 hide that date from the
+    page's reading, which then took its row's time, debit and balance into the row above (a debit of
+    277595100.00, a broken balance). The lone time a row below the last date starts the row again, and the
+    line above it, read on its own, dates it."""
+    from fixtures.imageset import genuine
+
+    shot = genuine(11, "export", 6)
+    doc = open_document("export.jpg", shot.data)
+    result = pipeline.verify_document(doc)
+    rows = result.extracted["transactions"]
+    assert [(r["date"], r["time"], r["debit"], r["balance"]) for r in rows[5:7]] == [
+        ("2024-08-29", "11:35:56", "277.59", "31348.44"), ("2024-09-01", "14:26:31", "5100.00", "26248.44")]
+    assert rows[6]["second_opinion"] == "rapidocr"
+    assert broken_rows(rows) == [] and result.verdict.verdict == "pass"
+
+
 def test_second_opinion_leaves_a_retyped_amount_broken():
     """The salary credit of the scan painted over and retyped, balances left alone: the engines read the new
     figure as printed, so no reading mends the row, and the arithmetic keeps pointing at the edit."""
