@@ -207,21 +207,20 @@ def rows(words: list[Word], columns: list[Column], below: float, anchor: str, is
 
     `is_second` accepts the anchor cell's second line (the time under a date). One lying more than a row pitch
     below the anchor above it is not that anchor's: it starts a row whose anchor OCR did not read (a watermark's
-    strokes across the date), which would otherwise be merged into the row above."""
+    strokes across the date), which would otherwise be merged into the row above. Only between the first anchor
+    and the table's end: above and below are the page's header and footer, which may print a time too."""
     body = [w for w in words if _middle(w) > below]
     anchors = _anchors(body, columns, anchor, is_anchor)
     if not anchors:
         return []
     height = statistics.median(w.bottom - w.top for w in anchors)
     pitch = statistics.median(b.top - a.top for a, b in zip(anchors, anchors[1:])) if len(anchors) > 1 else 3 * height
-    if is_second:
-        anchors = _with_unread(anchors, body, columns, anchor, is_second, height, pitch)
     # The last row ends at the footer, and in any case within a row and a half of its start.
     end = min(_footer_top(body, anchors[-1].top) or float("inf"), anchors[-1].top + 1.5 * pitch)
     columns = refine(columns, [w for w in body if anchors[0].top - height <= w.top < end])
     anchors = _anchors(body, columns, anchor, is_anchor) or anchors
     if is_second:
-        anchors = _with_unread(anchors, body, columns, anchor, is_second, height, pitch)
+        anchors = _with_unread(anchors, body, columns, anchor, is_second, height, pitch, end)
     cells: dict[str, list[Word]] = {}
     for w in body:
         col = _column_of(w, columns)
@@ -260,11 +259,12 @@ def _anchors(body: list[Word], columns: list[Column], anchor: str, is_anchor) ->
 
 
 def _with_unread(anchors: list[Word], body: list[Word], columns: list[Column], anchor: str, is_second,
-                 height: float, pitch: float) -> list[Word]:
+                 height: float, pitch: float, end: float) -> list[Word]:
     """The anchors, and in place of each anchor OCR did not read the second line that stands for it (one on an
     anchor's line, or within a row pitch under it, is that anchor's)."""
     lone = [w for w in _anchors(body, columns, anchor, is_second)
-            if not any(a.top - height / 2 <= w.top <= a.top + pitch for a in anchors)]
+            if anchors[0].top < w.top and _middle(w) < end - height / 2
+            and not any(a.top - height / 2 <= w.top <= a.top + pitch for a in anchors)]
     return sorted(anchors + lone, key=lambda w: w.top)
 
 

@@ -87,6 +87,26 @@ def test_slope_model_levels_a_sheared_table_and_maps_back():
     assert box[1] <= rows[4].top + 0.5 and box[3] >= rows[4].bottom - 0.5
 
 
+def test_a_lone_time_starts_a_row_only_inside_the_table():
+    """Rows 60 px apart, a date over a time in the first column, a debit beside: the third row's date is unread.
+    Its time starts its row; a time above the first date (a page without a header row of its own, whose heading
+    prints when it was made) starts none."""
+    from checks import table
+
+    words = [Word("打印时间", 20, 20, 90, 50), Word("12:44:22", 100, 20, 180, 50)]
+    for r in range(5):
+        y = 100 + 60 * r
+        words += [Word("12:00:00", 100, y + 25, 180, y + 55), Word(f"{r}.00", 300, y + 10, 380, y + 40)]
+        if r != 2:
+            words.append(Word(f"2024-08-0{r + 1}", 100, y, 200, y + 30))
+    columns = [table.Column("date", table.Edge(-float("inf")), table.Edge(250), Word("日期", 100, 0, 140, 10)),
+               table.Column("debit", table.Edge(250), table.Edge(float("inf")), Word("支出", 300, 0, 340, 10))]
+    rows = table.rows(words, columns, 0.0, "date", extract._is_date, 1, extract._is_time)
+    assert [(r.text("date", " "), r.text("debit")) for r in rows] == [
+        ("2024-08-01 12:00:00", "0.00"), ("2024-08-02 12:00:00", "1.00"), ("12:00:00", "2.00"),
+        ("2024-08-04 12:00:00", "3.00"), ("2024-08-05 12:00:00", "4.00")]
+
+
 # --- captures the reading once got wrong --------------------------------------------------------------------------
 # Generated (fixtures.evalset, seeded) and read once through the whole pipeline, as `scripts/evaluate.py` reads them:
 # name → (seed, layout, capture). All from reportlab PDFs.
