@@ -226,6 +226,10 @@ def _is_date(text: str) -> bool:
     return parse_date(text) is not None
 
 
+def _is_time(text: str) -> bool:
+    return _TIME.fullmatch(text) is not None
+
+
 def statement_rows(doc: Document) -> list[dict]:
     out = []
     columns = None
@@ -237,7 +241,7 @@ def statement_rows(doc: Document) -> list[dict]:
             continue
         else:
             below = 0.0  # a page without its own header row carries over the previous page's columns
-        for row in table.rows(page.words, columns, below, "date", _is_date, page.number):
+        for row in table.rows(page.words, columns, below, "date", _is_date, page.number, _is_time):
             out.append(_transaction(row))
     return out
 

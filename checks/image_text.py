@@ -45,6 +45,10 @@ MIN_CONTRAST = 40  # gray levels between paper and ink: less is a faint stamp or
 PEERS = 8  # nearest column peers a word is compared with: near ones share the light and focus of a photo
 MIN_PEERS = 4
 SIZE_MAX = 1 / 3  # words further apart in height belong to different levels of the layout
+# For any peer but one of its kind in its column it takes less: a header's print time, a fifth taller than the
+# table's times and figures, is another level too. Heights are whole pixels, so a pixel apart is always near
+# enough (small text in a chat re-send).
+SIZE_APART = 1 / 8
 Z_OUT = 4.0  # robust deviations that make one measure disagree with the peers
 AGREE = 2  # kinds of measure (see _KINDS) that must disagree together
 
@@ -266,17 +270,26 @@ def _peers(sample: _Sample, samples: list[_Sample]) -> list[_Sample]:
     """Up to PEERS numbers of about the same size: of the same kind (amounts with amounts, dates with dates) and
     in the same column first (the cells an issuer's engine sets alike), then of the same kind elsewhere on the
     page (a sparse column: credits), then the nearest numbers of any kind (a proof's few figures). Text a third
-    taller or smaller is another level of the layout (a title, a phone's clock in a screenshot), not a peer."""
+    taller or smaller is another level of the layout (a title, a phone's clock in a screenshot), not a peer; but
+    for numbers of its kind in its column, text an eighth taller or smaller already is (a header's print time
+    over the table's times and figures)."""
     x0, _, x1, _ = sample.box
     height = sample.measures["height"]
 
-    def rank(s: _Sample) -> tuple:
-        column = min(x1, s.box[2]) - max(x0, s.box[0]) > 0.3 * min(x1 - x0, s.box[2] - s.box[0])
-        distance = abs(s.box[1] - sample.box[1]) + (0 if column else abs(s.box[0] - x0))
-        return s.kind != sample.kind, not column, distance
+    def column(s: _Sample) -> bool:
+        return min(x1, s.box[2]) - max(x0, s.box[0]) > 0.3 * min(x1 - x0, s.box[2] - s.box[0])
 
-    alike = [s for s in samples if s is not sample and abs(s.measures["height"] / height - 1) < SIZE_MAX]
-    return sorted(alike, key=rank)[:PEERS]
+    def rank(s: _Sample) -> tuple:
+        distance = abs(s.box[1] - sample.box[1]) + (0 if column(s) else abs(s.box[0] - x0))
+        return s.kind != sample.kind, not column(s), distance
+
+    def alike(s: _Sample) -> bool:
+        apart = abs(s.measures["height"] - height)
+        if s.kind == sample.kind and column(s):
+            return apart < SIZE_MAX * height
+        return apart <= max(1.0, SIZE_APART * height)
+
+    return sorted((s for s in samples if s is not sample and alike(s)), key=rank)[:PEERS]
 
 
 def _value(measures: dict[str, float], name: str) -> float:

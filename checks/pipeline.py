@@ -71,9 +71,11 @@ def _extract(doc: Document, engine: str, runs: list[CheckRun]) -> dict:
         runs.append(CheckRun("extract", "error", f"{type(exc).__name__}: {exc}"[:300]))
         return {"fields": {}, "transactions": []}
     if extracted["transactions"] and any(p.ocr for p in doc.pages):
-        # Each cell is re-read by whichever engines are installed: the page's own at least.
+        # Each cell is re-read by whichever engines are installed: the page's own at least. Dates first: which
+        # way the statement runs is read from them.
+        dated = second_opinion.redate(doc, extracted["transactions"], engine)
         fixed = second_opinion.recheck(doc, extracted["transactions"], engine)
-        runs.append(CheckRun("second_opinion", "ran", f"{len(fixed)} row(s) re-read"))
+        runs.append(CheckRun("second_opinion", "ran", f"{len(dated)} date(s), {len(fixed)} row(s) re-read"))
     return reading.delivered(doc, extracted)
 
 

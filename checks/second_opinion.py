@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import statistics
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -21,7 +22,7 @@ import numpy as np
 from checks import ocr, reading, render
 from checks.balances import newest_first, reconciles
 from checks.model import Document
-from checks.normalize import parse_amount
+from checks.normalize import parse_amount, parse_date
 
 AMOUNT_CELLS = ("credit", "debit", "amount", "balance")
 # Engines are tuned for text some 20–40 px high: a cell's text is enlarged to this height before it is read again
@@ -52,8 +53,7 @@ def recheck(doc: Document, transactions: list[dict], engine: str) -> list[int]:
     chain = [transactions[i] for i in order]
     if all(reconciles(a, b) for a, b in zip(chain, chain[1:])):
         return []
-    ready = ocr.available()
-    readers = [ocr.engine(name) for name in (engine, other_engine(engine)) if ready[name] == ocr.READY]
+    readers = _readers(engine)
     columns = _columns(transactions)
 
     @functools.cache
@@ -89,6 +89,50 @@ def recheck(doc: Document, transactions: list[dict], engine: str) -> list[int]:
                 chain[r.position]["cells"][r.role] = r.box
                 changed.add(order[r.position])
     return sorted(changed)
+
+
+def redate(doc: Document, transactions: list[dict], engine: str) -> list[int]:
+    """Read the date of each row found by its time alone (OCR did not see its date: a watermark's strokes across
+    it, see checks.table.rows) from the line above the time, by both engines; a date is taken only where it
+    keeps the printed order of the dates around it. Returns the indexes of the rows dated."""
+    dated = [t for t in transactions if t["date"] and "date" in t["cells"]]
+    if not dated or len(dated) == len(transactions):
+        return []
+    # A date cell reaches this far above its time's bottom, and spans the column this wide.
+    height = statistics.median(t["cells"]["date"][3] - t["cells"]["date"][1] for t in dated)
+    left, right = min(t["cells"]["date"][0] for t in dated), max(t["cells"]["date"][2] for t in dated)
+    newest = newest_first(transactions)
+    readers = _readers(engine)
+    changed = []
+    for i, row in enumerate(transactions):
+        if row["date"] or not row["time"] or "date" not in row["cells"]:
+            continue
+        _, top, _, bottom = row["cells"]["date"]
+        if top - (bottom - height) < height / 3:
+            continue  # the cell holds more than the time: its date was misread, not missed
+        before = next((t["date"] for t in reversed(transactions[:i]) if t["date"]), None)
+        after = next((t["date"] for t in transactions[i + 1:] if t["date"]), None)
+        box = [left, bottom - height, right, top]
+        for reader in readers:
+            fits = [d for d in _read_cell(doc, row["page"], box, reader, _day)
+                    if (seq := [x for x in (before, d, after) if x]) == sorted(seq, reverse=newest)]
+            if fits:
+                row.update(date=fits[0], second_opinion=reader.name)
+                row["cells"]["date"] = [left, box[1], right, bottom]
+                changed.append(i)
+                break
+    return changed
+
+
+def _readers(engine: str) -> list:
+    """The page's engine, then the other one when it is installed."""
+    ready = ocr.available()
+    return [ocr.engine(name) for name in (engine, other_engine(engine)) if ready[name] == ocr.READY]
+
+
+def _day(text: str) -> str | None:
+    parsed = parse_date(text)
+    return parsed[0].isoformat() if parsed else None
 
 
 def _columns(transactions: list[dict]) -> dict[tuple[int, str], tuple[float, float]]:
@@ -137,13 +181,13 @@ def _reconciled(chain: list[dict], k: int) -> int:
     return sum(reconciles(chain[j - 1], chain[j]) for j in (k - 1, k, k + 1) if 1 <= j < len(chain))
 
 
-def _read_cell(doc: Document, page_number: int, box: list[float], reader) -> list[Decimal]:
-    """The amounts `reader` sees in one cell of the page (`box` in the reading frame). The cell is cut out with a
-    margin (engines find no text in a crop that hugs it) and enlarged, and read three times: as it is, contrast-
-    stretched (a faint minus sign in a photo shows, but so does a watermark across a scan), and with everything
-    paler than halfway from ink to paper whitened (a watermark's pale strokes through the digits, which turn a
-    6 into an 8 or a figure into two). Only words centred in the cell itself count, not those of the rows above
-    and below that the margin takes in."""
+def _read_cell(doc: Document, page_number: int, box: list[float], reader, parse=parse_amount) -> list:
+    """The values `parse` (amounts by default) finds in what `reader` sees in one cell of the page (`box` in the
+    reading frame). The cell is cut out with a margin (engines find no text in a crop that hugs it) and enlarged,
+    and read three times: as it is, contrast-stretched (a faint minus sign in a photo shows, but so does a
+    watermark across a scan), and with everything paler than halfway from ink to paper whitened (a watermark's
+    pale strokes through the digits, which turn a 6 into an 8 or a figure into two). Only words centred in the
+    cell itself count, not those of the rows above and below that the margin takes in."""
     page = doc.pages[page_number - 1]
     image = render.raster(doc, page_number)
     per_px = render.scale(doc)
@@ -163,7 +207,7 @@ def _read_cell(doc: Document, page_number: int, box: list[float], reader) -> lis
         words = sorted((w for line in reader.read(view) for w in line.words
                         if x0 <= left + (w.x0 + w.x1) / 2 / factor <= x1
                         and top <= up + (w.top + w.bottom) / 2 / factor <= bottom), key=lambda w: w.x0)
-        value = parse_amount("".join(w.text for w in words))
+        value = parse("".join(w.text for w in words))
         if value is not None and value not in found:
             found.append(value)
     return found

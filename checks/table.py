@@ -200,9 +200,15 @@ def _column_name(text: str, names: dict[str, str]) -> str | None:
     return None
 
 
-def rows(words: list[Word], columns: list[Column], below: float, anchor: str, is_anchor, page: int) -> list[Row]:
+def rows(words: list[Word], columns: list[Column], below: float, anchor: str, is_anchor, page: int,
+         is_second=None) -> list[Row]:
     """Rows of the table under `below`: each starts at a word of the `anchor` column that `is_anchor` accepts
-    and takes every word down to the next anchor, so wrapped cells and second lines (times) stay in their row."""
+    and takes every word down to the next anchor, so wrapped cells and second lines (times) stay in their row.
+
+    `is_second` accepts the anchor cell's second line (the time under a date). One lying more than a row pitch
+    below the anchor above it is not that anchor's: it starts a row whose anchor OCR did not read (a watermark's
+    strokes across the date), which would otherwise be merged into the row above. Only between the first anchor
+    and the table's end: above and below are the page's header and footer, which may print a time too."""
     body = [w for w in words if _middle(w) > below]
     anchors = _anchors(body, columns, anchor, is_anchor)
     if not anchors:
@@ -213,6 +219,8 @@ def rows(words: list[Word], columns: list[Column], below: float, anchor: str, is
     end = min(_footer_top(body, anchors[-1].top) or float("inf"), anchors[-1].top + 1.5 * pitch)
     columns = refine(columns, [w for w in body if anchors[0].top - height <= w.top < end])
     anchors = _anchors(body, columns, anchor, is_anchor) or anchors
+    if is_second:
+        anchors = _with_unread(anchors, body, columns, anchor, is_second, height, pitch, end)
     cells: dict[str, list[Word]] = {}
     for w in body:
         col = _column_of(w, columns)
@@ -248,6 +256,16 @@ def _anchors(body: list[Word], columns: list[Column], anchor: str, is_anchor) ->
         return []
     return sorted((w for w in body if _column_of(w, columns) is anchor_col and is_anchor(w.text)),
                   key=lambda w: w.top)
+
+
+def _with_unread(anchors: list[Word], body: list[Word], columns: list[Column], anchor: str, is_second,
+                 height: float, pitch: float, end: float) -> list[Word]:
+    """The anchors, and in place of each anchor OCR did not read the second line that stands for it (one on an
+    anchor's line, or within a row pitch under it, is that anchor's)."""
+    lone = [w for w in _anchors(body, columns, anchor, is_second)
+            if anchors[0].top < w.top and _middle(w) < end - height / 2
+            and not any(a.top - height / 2 <= w.top <= a.top + pitch for a in anchors)]
+    return sorted(anchors + lone, key=lambda w: w.top)
 
 
 def _column_of(word: Word, columns: list[Column]) -> Column | None:

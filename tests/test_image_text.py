@@ -195,6 +195,20 @@ def test_a_clock_or_title_far_larger_than_the_figures_is_not_their_peer(page):
     assert image_text.check(document(jpeg(image, 90), words + [clock])) == []
 
 
+def test_a_header_time_a_fifth_taller_than_the_tables_is_not_their_peer():
+    """A dense ICBC export of the image set (seed 7), read by OCR: the header's print time '12:44:22' is 15 px
+    high, the table's times 12–13. Its own column holds two figures, so its peers came from the date column, and
+    against them it was odd in height and in ink darkness together. Text of another column is a peer only
+    within a pixel or an eighth of the word's height: the print time then has too few peers to be examined."""
+    from checks import reading
+    from fixtures.imageset import genuine
+
+    doc = open_document("export.jpg", genuine(7, "export", 6).data)
+    reading.read(doc)
+    assert "12:44:22" in {w.text for w in doc.pages[0].words}
+    assert image_text.check(doc) == []
+
+
 def test_pdf_pages_with_a_text_layer_are_not_its_business():
     doc = open_document("page.jpg", jpeg(Image.new("RGB", (200, 100), "white"), 90))
     assert not image_text.applies(doc)  # no OCR words

@@ -87,6 +87,26 @@ def test_slope_model_levels_a_sheared_table_and_maps_back():
     assert box[1] <= rows[4].top + 0.5 and box[3] >= rows[4].bottom - 0.5
 
 
+def test_a_lone_time_starts_a_row_only_inside_the_table():
+    """Rows 60 px apart, a date over a time in the first column, a debit beside: the third row's date is unread.
+    Its time starts its row; a time above the first date (a page without a header row of its own, whose heading
+    prints when it was made) starts none."""
+    from checks import table
+
+    words = [Word("打印时间", 20, 20, 90, 50), Word("12:44:22", 100, 20, 180, 50)]
+    for r in range(5):
+        y = 100 + 60 * r
+        words += [Word("12:00:00", 100, y + 25, 180, y + 55), Word(f"{r}.00", 300, y + 10, 380, y + 40)]
+        if r != 2:
+            words.append(Word(f"2024-08-0{r + 1}", 100, y, 200, y + 30))
+    columns = [table.Column("date", table.Edge(-float("inf")), table.Edge(250), Word("日期", 100, 0, 140, 10)),
+               table.Column("debit", table.Edge(250), table.Edge(float("inf")), Word("支出", 300, 0, 340, 10))]
+    rows = table.rows(words, columns, 0.0, "date", extract._is_date, 1, extract._is_time)
+    assert [(r.text("date", " "), r.text("debit")) for r in rows] == [
+        ("2024-08-01 12:00:00", "0.00"), ("2024-08-02 12:00:00", "1.00"), ("12:00:00", "2.00"),
+        ("2024-08-04 12:00:00", "3.00"), ("2024-08-05 12:00:00", "4.00")]
+
+
 # --- captures the reading once got wrong --------------------------------------------------------------------------
 # Generated (fixtures.evalset, seeded) and read once through the whole pipeline, as `scripts/evaluate.py` reads them:
 # name → (seed, layout, capture). All from reportlab PDFs.
@@ -193,6 +213,23 @@ def test_second_opinion_reads_a_figure_through_a_watermark():
     result = pipeline.verify_document(doc)
     rows = result.extracted["transactions"]
     assert (rows[3]["debit"], rows[3].get("second_opinion")) == ("1126.40", "rapidocr")
+    assert broken_rows(rows) == [] and result.verdict.verdict == "pass"
+
+
+def test_a_row_whose_date_ocr_missed_starts_at_its_time_and_is_dated_again():
+    """A dense ICBC export (image set, seed 11): the watermark's strokes across 2024-09-01 hide that date from the
+    page's reading, which then took its row's time, debit and balance into the row above (a debit of
+    277595100.00, a broken balance). The lone time a row below the last date starts the row again, and the
+    line above it, read on its own, dates it."""
+    from fixtures.imageset import genuine
+
+    shot = genuine(11, "export", 6)
+    doc = open_document("export.jpg", shot.data)
+    result = pipeline.verify_document(doc)
+    rows = result.extracted["transactions"]
+    assert [(r["date"], r["time"], r["debit"], r["balance"]) for r in rows[5:7]] == [
+        ("2024-08-29", "11:35:56", "277.59", "31348.44"), ("2024-09-01", "14:26:31", "5100.00", "26248.44")]
+    assert rows[6]["second_opinion"] == "rapidocr"
     assert broken_rows(rows) == [] and result.verdict.verdict == "pass"
 
 
