@@ -249,7 +249,7 @@ def statement_rows(doc: Document) -> list[dict]:
 def _transaction(row: table.Row) -> dict:
     date_words = row.words("date")
     parsed = next((p for w in date_words if (p := parse_date(w.text))), None)
-    time_text = next((w.text for w in date_words + row.words("time") if _TIME.fullmatch(w.text)), None)
+    time_text = next((w.text for w in date_words + row.words("time") if _is_time(w.text)), None)
     credit, debit, balance = _amount(row, "credit"), _amount(row, "debit"), _amount(row, "balance")
     signed = _amount(row, "amount")
     if signed is not None:

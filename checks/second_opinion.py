@@ -96,7 +96,9 @@ def redate(doc: Document, transactions: list[dict], engine: str) -> list[int]:
     it, see checks.table.rows) from the line above the time, by both engines; a date is taken only where it
     keeps the printed order of the dates around it. Returns the indexes of the rows dated."""
     dated = [t for t in transactions if t["date"] and "date" in t["cells"]]
-    if not dated or len(dated) == len(transactions):
+    # Rows with a time but no date; the engines are looked up (a subprocess for Tesseract) only when there are any.
+    undated = [i for i, t in enumerate(transactions) if not t["date"] and t["time"] and "date" in t["cells"]]
+    if not dated or not undated:
         return []
     # A date cell reaches this far above its time's bottom, and spans the column this wide.
     height = statistics.median(t["cells"]["date"][3] - t["cells"]["date"][1] for t in dated)
@@ -104,9 +106,8 @@ def redate(doc: Document, transactions: list[dict], engine: str) -> list[int]:
     newest = newest_first(transactions)
     readers = _readers(engine)
     changed = []
-    for i, row in enumerate(transactions):
-        if row["date"] or not row["time"] or "date" not in row["cells"]:
-            continue
+    for i in undated:
+        row = transactions[i]
         _, top, _, bottom = row["cells"]["date"]
         if top - (bottom - height) < height / 3:
             continue  # the cell holds more than the time: its date was misread, not missed
