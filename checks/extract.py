@@ -269,7 +269,8 @@ def _transaction(row: table.Row) -> dict:
     }
 
 
-_TIME = re.compile(r"\d{1,2}:?\d{2}:?\d{2}")
+# A colon may come out of OCR as a semicolon ('14:26;31', a watermark's stroke across it).
+_TIME = re.compile(r"\d{1,2}[:;]?\d{2}[:;]?\d{2}")
 # A counterparty cell may hold the account too: '6228…4859/谢凯' (CCB), '北京某某有限公司 1411…2456' (CMB).
 _ACCOUNT_FIRST = re.compile(r"^(?P<account>[\d*]{6,})\s*/\s*(?P<name>.*)$")
 _ACCOUNT_LAST = re.compile(r"^(?P<name>.*?)\s*(?P<account>[\d*]{8,})$")
@@ -301,7 +302,7 @@ def _amount(row: table.Row, role: str) -> Decimal | None:
 
 
 def _time(text: str) -> str:
-    digits = text.replace(":", "")
+    digits = re.sub("[:;]", "", text)
     return f"{digits[:-4]:0>2}:{digits[-4:-2]}:{digits[-2:]}"
 
 

@@ -339,6 +339,50 @@ def test_rapidocr_reads_the_same_with_two_threads(images, read):
     assert lines == read("rapidocr", "photo")
 
 
+def test_rapidocr_reads_short_lines_side_by_side_as_it_reads_them_alone(images, page):
+    """Every word of the rendered page cut out as its own line: read two or three to one recogniser input, each
+    comes back with the text and character columns it gets when read alone, from fewer inputs (the page's dates and
+    amounts are long: at 48 px high, most fill half an input)."""
+    from rapidocr.ch_ppocr_rec import TextRecInput
+
+    lines, wanted = [], []
+    for w in page["words"]:
+        x0, top, x1, bottom = (round(v * PX) for v in (w["x0"], w["top"], w["x1"], w["bottom"]))
+        margin = round(0.3 * (bottom - top))  # about what the detector leaves around a line
+        lines.append(cv2.cvtColor(images["render"][top - margin:bottom + margin, x0 - margin:x1 + margin],
+                                  cv2.COLOR_GRAY2BGR))
+        wanted.append(w["text"])
+    engine = ocr.RapidOcrEngine()
+    engine.read(images["render"][200:350])  # loads the models
+    stitched = engine._ocr.text_rec
+    alone = stitched._rec
+    inputs = []
+    session = alone.session
+    alone.session = lambda batch: inputs.append(len(batch)) or session(batch)
+    together = stitched(TextRecInput(img=lines, return_word_box=True))
+    alone.session = session
+    single = alone(TextRecInput(img=lines, return_word_box=True))
+    assert len(lines) > 100 and sum(inputs) < 0.75 * len(lines)
+    right = sum(a == b for a, b in zip(together.txts, wanted))
+    assert right >= sum(a == b for a, b in zip(single.txts, wanted)) >= 0.95 * len(lines)
+    both = zip(together.txts, single.txts, together.word_results, single.word_results)
+    for a, b in [(a, b) for t, u, a, b in both if t == u]:
+        assert a.words == b.words
+        columns = np.array([c for cols in a.word_cols for c in cols]) - [c for cols in b.word_cols for c in cols]
+        assert np.abs(columns).max() <= 1  # an output column is 1/12 of the line height
+        assert abs(a.line_txt_len - b.line_txt_len) <= 1
+
+
+def test_stitched_lines_fit_their_input():
+    widths = [40, 300, 320, 500, 100, 150, 60, 60, 60, 200]
+    strips = ocr._pack(widths, 320)
+    assert sorted(i for strip in strips for i in strip) == list(range(len(widths)))
+    assert all(sum(widths[i] for i in s) + ocr.STITCH_GAP * (len(s) - 1) <= 320 for s in strips if len(s) > 1)
+    assert [3] in strips and [2] in strips
+    room = [320 - sum(widths[i] + ocr.STITCH_GAP for i in s) for s in strips]
+    assert not any(room[a] >= widths[i] for b, strip in enumerate(strips) for a in range(b) for i in strip)
+
+
 def test_engines_are_shared_per_name_and_thread_count():
     assert ocr.engine("rapidocr", 2) is ocr.engine("rapidocr", 2) is not ocr.engine("rapidocr")
     with pytest.raises(ValueError, match="at least one thread"):

@@ -177,11 +177,23 @@ def test_an_amount_and_the_cell_it_touches_are_two_words(captures):
     assert (got[5]["balance"], got[5]["counterparty"]) == (want[5]["balance"], want[5]["counterparty"])
 
 
-def test_second_opinion_finds_a_lost_minus_sign(captures):
-    """The page's reading lost the minus of '-4,300.00', making it a credit; the cell read again shows it."""
-    got, want = captures["signed"]
-    assert (got[11]["credit"], got[11]["debit"]) == (None, want[11]["debit"])
-    assert got[11]["second_opinion"] == "rapidocr"
+def test_second_opinion_finds_a_lost_minus_sign(tmp_path):
+    """One signed amount column: a reading of this page once lost the minus of '-4,300.00', making it a credit
+    and breaking the balance; the cell read again shows the minus."""
+    from fixtures.evalset import Writer, statement
+
+    seed, layout, capture = CAPTURES["signed"]
+    writer = Writer(tmp_path)
+    statement(writer, seed, layout, "reportlab", 1, capture)
+    path = writer.root / "captures" / f"{layout}-reportlab-01_{capture}.jpg"
+    doc = open_document(path.name, path.read_bytes())
+    rows = pipeline.verify_document(doc).extracted["transactions"]
+    debit = rows[11]["debit"]
+    assert debit == "4300.00" and rows[11]["credit"] is None
+    rows[11]["credit"], rows[11]["debit"] = debit, None
+    assert broken_rows(rows)
+    assert second_opinion.recheck(doc, rows, "rapidocr") == [11]
+    assert (rows[11]["credit"], rows[11]["debit"], rows[11]["second_opinion"]) == (None, debit, "rapidocr")
 
 
 def test_second_opinion_reads_cells_again_and_where_ocr_found_nothing(scan_result):
