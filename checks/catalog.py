@@ -302,14 +302,15 @@ _CODES = [
          "A misread period or date on an OCR'd page."),
     # --- contribution records (checks/contribution_arithmetic.py) ---
     Code("SI_CONTRIBUTION_MISMATCH", "high",
-         "The {insurance} contribution of {period} is on a base of {base}, but its shares ({shares}) at the "
-         "record's rates ({rates}) come from a base of {implied_base}.",
+         "The contribution base {base} ({row}) has shares {shares}: at the record's rates ({rates}) they come "
+         "from a base of {implied_base}.",
          "A social-insurance record prints each month's contribution base beside the personal and employer shares, "
          "each the base times the rate the city sets for that insurance, the same in every row. The base stands "
          "for the declared pay, so it is the figure a forger raises; changed alone, it no longer carries its shares, "
-         "which still belong to the old base (implied_base). The rates are the ones most rows of the insurance "
-         "agree on; a row is reported only when all its shares disagree and point to one other base. High on a "
-         "text PDF; medium on an OCR'd page, where a misread base looks the same.",
+         "which still belong to the old base (implied_base). The rates are the pairs of rates at least three rows "
+         "agree on, to the rounding the shares show; a row is reported only when none of its shares fits them and "
+         "all point to one other base. High on a text PDF; medium on an OCR'd page, where a misread base looks "
+         "the same.",
          "Every share is its row's base times its insurance's rate, to the rounding (the yuan at most).",
          "A base misread by OCR on a photo or scan (medium); records whose rates changed for every share at once "
          "in the months shown, or that print shares after a cap or a subsidy the base does not show."),

@@ -7,11 +7,13 @@ The base is the figure a forger raises on a contribution record: it stands for t
 record prints beside it is the base times the rate the city sets for that insurance, one rate per insurance and
 payer for every row, so a base changed alone no longer carries its shares: they still belong to the old base.
 Whatever the pixels or the file still show, the record's own arithmetic is broken. The rates are not looked up
-(cities set their own and change them): each insurance's rate is the one most of its rows agree on.
+(cities set their own and change them): they are the pairs of rates rows of the record agree on, to the rounding
+its shares show (fen, jiao or yuan), without the insurance's name, which OCR may miss on a small picture.
 
-A row is reported only when every share it prints disagrees with its insurance's rates and the shares all point
-to one other base: a single share off is a misread or a rate that changed (a city changes one rate at a time),
-not a raised base. On an OCR'd page a misread base looks the same as an edited one, so it asks for review only.
+A row is reported only when every share it prints fits none of the record's rates and the shares all point to
+one other base at one pair of them: a single share off is a misread or a rate that changed (a city changes one
+rate at a time), not a raised base. On an OCR'd page a misread base looks the same as an edited one, so it asks
+for review only.
 """
 from __future__ import annotations
 
@@ -23,9 +25,8 @@ from checks.model import Document, Finding
 
 NAME = "contribution_arithmetic"
 SHARES = ("personal", "unit")
-MIN_AGREE = 3  # rows of an insurance that must share a rate for it to be the insurance's
-SLACK = Decimal("0.5")  # yuan a share may lie off base x rate: issuers that round shares to the yuan or the jiao
-RELATIVE = Decimal("0.005")  # and this share of it, for a rate read off a smaller base
+MIN_AGREE = 3  # rows that must share a pair of rates for it to be one of the record's insurances
+QUANTA = (Decimal(1), Decimal("0.1"), Decimal("0.01"))  # what issuers round shares to: yuan, jiao, fen
 SAME_BASE = Decimal("0.01")  # relative spread under which the bases the shares point to are one
 MAX_ROWS = 10
 
@@ -35,42 +36,55 @@ def applies(doc: Document) -> bool:
 
 
 def check(doc: Document) -> list[Finding]:
-    rows = [r for r in doc.extracted["contributions"] if (amount(r.get("base")) or 0) > 0]
-    rates = {(kind, share): rate for kind in {r.get("insurance") for r in rows} for share in SHARES
-             if (rate := _rate([r for r in rows if r.get("insurance") == kind], share)) is not None}
+    rows = [(r, base, shares) for r in doc.extracted["contributions"] if (base := amount(r.get("base")) or 0) > 0
+            # a share of nought (no personal part of work-injury insurance) fits any base: it says nothing
+            if (shares := {s: v for s in SHARES if (v := amount(r.get(s)))})]
+    if not rows:
+        return []
+    step = next(q for q in QUANTA if all(v % q == 0 for _, _, shares in rows for v in shares.values()))
+    smallest = min(base for _, base, _ in rows)
+
+    def fits(value: Decimal, base: Decimal, rate: Decimal) -> bool:
+        # The share's own rounding (up, down or to the nearest), and that of the share the rate was read off,
+        # carried to this base.
+        return abs(value - base * rate) <= step * (1 + base / smallest)
+
+    rates = _rates([(base, shares) for _, base, shares in rows], fits)
     out = []
-    for row in rows:
-        base = amount(row["base"])
-        # A share at rate 0 (no personal part of work-injury insurance) fits any base: it says nothing.
-        compared = [(share, amount(row.get(share)), rates[row.get("insurance"), share]) for share in SHARES
-                    if rates.get((row.get("insurance"), share)) and amount(row.get(share)) is not None]
-        if not compared or any(_fits(value, base * rate) for _, value, rate in compared):
+    for row, base, shares in rows:
+        if any(fits(value, base, pair[s]) for pair in rates for s, value in shares.items() if s in pair):
             continue
-        implied = [value / rate for _, value, rate in compared]
-        if max(implied) - min(implied) > SAME_BASE * max(implied):
+        for pair in rates:
+            implied = [value / pair[s] for s, value in shares.items() if pair.get(s)]
+            if len(implied) == len(shares) and max(implied) - min(implied) <= SAME_BASE * max(implied):
+                break
+        else:
             continue
         page = doc.pages[row["page"] - 1]
         out.append(finding("SI_CONTRIBUTION_MISMATCH", page=row["page"], bbox=row["bbox"], units=page.units,
-                           severity="medium" if page.ocr else "high", period=row.get("period"),
-                           insurance=row.get("insurance") or "", base=row["base"],
-                           shares=", ".join(f"{value:.2f}" for _, value, _ in compared),
-                           rates=", ".join(f"{rate * 100:.2f}%" for _, _, rate in compared),
+                           severity="medium" if page.ocr else "high",
+                           row=" ".join(filter(None, (row.get("period"), row.get("insurance")))) or "unread",
+                           period=row.get("period"), insurance=row.get("insurance"), base=row["base"],
+                           shares=", ".join(f"{value:.2f}" for value in shares.values()),
+                           rates=", ".join(f"{pair[s] * 100:.2f}%" for s in shares),
                            implied_base=f"{sum(implied) / len(implied):.2f}"))
     return out[:MAX_ROWS]
 
 
-def _rate(rows: list[dict], share: str) -> Decimal | None:
-    """The rate of `share` most of the insurance's rows agree on (base x rate = share, to the rounding), when
-    enough of them do."""
-    pairs = [(amount(r["base"]), value) for r in rows if (value := amount(r.get(share))) is not None]
-    best, agreeing = None, 0
-    for base, value in pairs:
-        rate = value / base
-        n = sum(_fits(v, b * rate) for b, v in pairs)
-        if n > agreeing:
-            best, agreeing = rate, n
-    return best if agreeing >= max(MIN_AGREE, len(pairs) / 2) else None
-
-
-def _fits(value: Decimal, expected: Decimal) -> bool:
-    return abs(value - expected) <= SLACK + RELATIVE * abs(expected)
+def _rates(rows: list[tuple[Decimal, dict]], fits) -> list[dict]:
+    """The record's rates, one pair (personal, employer) per insurance: each pair read off a row and held by the
+    most other rows, as long as MIN_AGREE hold one. Not told apart by the insurance's name, which OCR may miss."""
+    out, left = [], rows
+    while left:
+        best, holders = None, []
+        for base, shares in left:
+            pair = {s: value / base for s, value in shares.items()}
+            agreeing = [(b, sh) for b, sh in left
+                        if sh.keys() == pair.keys() and all(fits(v, b, pair[s]) for s, v in sh.items())]
+            if len(agreeing) > len(holders):
+                best, holders = pair, agreeing
+        if len(holders) < MIN_AGREE:
+            break
+        out.append(best)
+        left = [r for r in left if r not in holders]
+    return out

@@ -4,7 +4,7 @@ it with OpenCV and was saved twice (the image set's forgery), read back through 
 import random
 import sys
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -74,7 +74,7 @@ def _doc_with(rows: list[dict]):
     return doc
 
 
-def _row(period: str, insurance: str, base: str, personal: str | None, unit: str | None) -> dict:
+def _row(period: str | None, insurance: str | None, base: str, personal: str | None, unit: str | None) -> dict:
     return {"period": period, "insurance": insurance, "base": base, "personal": personal, "unit": unit, "page": 1,
             "bbox": [10.0, 10.0, 100.0, 20.0]}
 
@@ -89,6 +89,30 @@ def test_one_rate_changed_or_one_share_misread_is_not_a_raised_base():
     rows[8] = _row("2025-09", "养老", "12000.00", "800.00", "1500.00")  # both shares belong to 10000.00
     (found,) = contribution_arithmetic.check(_doc_with(rows))
     assert (found.evidence["period"], found.evidence["implied_base"]) == ("2025-09", "10000.00")
+
+
+def _record(bases: list[str], rounding=ROUND_HALF_UP, named: bool = True) -> list[dict]:
+    """Pension, medical and unemployment rows of each month's base, the shares rounded to the fen."""
+    rows = []
+    for m, base in enumerate(bases, 1):
+        for insurance, personal, unit in (("养老", "0.08", "0.16"), ("医疗", "0.02", "0.09"), ("失业", "0.005", "0.005")):
+            share = [str((Decimal(base) * Decimal(r)).quantize(Decimal("0.01"), rounding)) for r in (personal, unit)]
+            rows.append(_row(f"2025-{m:02d}" if named else None, insurance if named else None, base, *share))
+    return rows
+
+
+def test_shares_rounded_down_fit_their_bases():
+    bases = ["9975.00"] * 6 + ["10473.00"] * 6  # a base reset mid-record to a figure that does not round evenly
+    assert contribution_arithmetic.check(_doc_with(_record(bases, ROUND_DOWN))) == []
+
+
+def test_a_base_raised_by_a_digit_is_found_without_the_insurance_names():
+    """A small picture whose period and insurance columns OCR could not read; one base had a digit copied over a
+    smaller one (9,975.00 -> 9,995.00, a fifth of a percent)."""
+    rows = _record(["9975.00"] * 12, named=False)
+    rows[0]["base"] = "9995.00"
+    (found,) = contribution_arithmetic.check(_doc_with(rows))
+    assert (found.evidence["row"], found.evidence["implied_base"]) == ("unread", "9975.00")
 
 
 def test_a_share_at_rate_nought_says_nothing_about_the_base():
