@@ -300,6 +300,20 @@ _CODES = [
          "or the header's period was changed.",
          "Every row falls inside the stated period.",
          "A misread period or date on an OCR'd page."),
+    # --- contribution records (checks/contribution_arithmetic.py) ---
+    Code("SI_CONTRIBUTION_MISMATCH", "high",
+         "The contribution base {base} ({row}) has shares {shares}: at the record's rates ({rates}) they come "
+         "from a base of {implied_base}.",
+         "A social-insurance record prints each month's contribution base beside the personal and employer shares, "
+         "each the base times the rate the city sets for that insurance, the same in every row. The base stands "
+         "for the declared pay, so it is the figure a forger raises; changed alone, it no longer carries its shares, "
+         "which still belong to the old base (implied_base). The rates are the pairs of rates at least three rows "
+         "agree on, to the rounding the shares show; a row is reported only when none of its shares fits them and "
+         "all point to one other base. High on a text PDF; medium on an OCR'd page, where a misread base looks "
+         "the same.",
+         "Every share is its row's base times its insurance's rate, to the rounding (the yuan at most).",
+         "A base misread by OCR on a photo or scan (medium); records whose rates changed for every share at once "
+         "in the months shown, or that print shares after a cap or a subsidy the base does not show."),
     # --- proofs (checks/proof_capitals.py) ---
     Code("INCOME_CAPITALS_MISMATCH", "high",
          "The monthly income reads {figures} in figures but {capitals} in capitals.",

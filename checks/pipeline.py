@@ -1,8 +1,9 @@
 """Run every applicable check on a document, and the bundle checks on an applicant's documents."""
 from __future__ import annotations
 
-from checks import (classify, extract, ocr, pdf_fonts, pdf_glyphs, pdf_metadata, pdf_overlay, pdf_revisions,
-                    proof_capitals, image_provenance, reading, second_opinion, statement_arithmetic)
+from checks import (classify, contribution_arithmetic, extract, ocr, pdf_fonts, pdf_glyphs, pdf_metadata,
+                    pdf_overlay, pdf_revisions, proof_capitals, image_provenance, reading, second_opinion,
+                    statement_arithmetic)
 from checks import image_compression, image_copymove, image_text
 from checks import bundle, employer, identity, income, social_insurance
 from checks.model import CheckRun, Document, DocumentResult, Finding
@@ -16,6 +17,7 @@ DOCUMENT_CHECKS = [
     pdf_fonts,
     pdf_glyphs,
     statement_arithmetic,
+    contribution_arithmetic,
     proof_capitals,
     image_provenance,
     image_text,
