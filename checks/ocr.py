@@ -34,7 +34,6 @@ of lines at once (its threads sleep while they wait, so a busy machine loses lit
 from __future__ import annotations
 
 import functools
-import math
 import os
 import re
 import statistics
