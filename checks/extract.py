@@ -302,7 +302,7 @@ def _amount(row: table.Row, role: str) -> Decimal | None:
 
 
 def _time(text: str) -> str:
-    digits = re.sub("[:;]", "", text)
+    digits = re.sub(r"\D", "", text)  # what _TIME matched, less its separators
     return f"{digits[:-4]:0>2}:{digits[-4:-2]}:{digits[-2:]}"
 
 
