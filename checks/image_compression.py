@@ -70,6 +70,7 @@ GRID_MARGIN = 8  # px around a word, so that a patch's blocks are inside the reg
 MIN_GRID_BLOCKS = 3  # textured blocks each grid needs in a region
 GRID_Z = 7.5  # robust z of the best other grid among all 63
 GRID_GAIN = 0.02  # and its blocks must round better than fresh content would
+MOSAIC = 64  # blocks side by side in the image they are recompressed in
 HEATMAP_SIDE = 256  # px, longest side of the heatmap PNG in the evidence
 SCAN_COVER = 0.5  # share of a scanned PDF page its image must cover to be the page
 
@@ -158,6 +159,9 @@ def _scan_image(doc: Document, page: Page) -> tuple[bytes, dict] | None:
 # --- error levels against fresh content ---------------------------------------------------------------
 
 _DCT = cv2.dct(np.eye(B, dtype=np.float32), flags=cv2.DCT_ROWS).T
+# The 2-D DCT of a block flattened row by row, as one matrix: thousands of blocks then take one matrix product
+# instead of thousands of small ones.
+_DCT2 = np.kron(_DCT, _DCT)
 
 
 def _blocks(a: np.ndarray) -> np.ndarray:
@@ -166,31 +170,54 @@ def _blocks(a: np.ndarray) -> np.ndarray:
     return a[:h, :w].reshape(h // B, B, w // B, B).swapaxes(1, 2)
 
 
+def _dct(blocks: np.ndarray) -> np.ndarray:
+    """DCT coefficients of 8x8 blocks given as (..., 8, 8) or flattened as (..., 64), in the same shape."""
+    return (blocks.reshape(-1, B * B) @ _DCT2.T).reshape(blocks.shape)
+
+
 def _table(quality: int) -> np.ndarray:
     """libjpeg's luma table at `quality`, flat, as Pillow reports a file's."""
     return standard_tables()[quality][0].ravel().astype(np.float32)
 
 
-def _squared_error(luma: np.ndarray, quality: int | np.ndarray) -> np.ndarray:
-    """Per pixel, the squared change of recompressing `luma` at a libjpeg quality or with a luma table."""
+def _squared_error(tiles: np.ndarray, quality: int | np.ndarray) -> np.ndarray:
+    """Per pixel of each 8x8 tile (n, 8, 8), the squared change of recompressing it at a libjpeg quality or with a
+    luma table. A baseline JPEG quantizes every block on its own, so the tiles are recompressed side by side in one
+    mosaic, and only the blocks that are asked about cost time."""
+    n = len(tiles)
+    padded = np.zeros((-(-n // MOSAIC) * MOSAIC, B, B), np.uint8)
+    padded[:n] = tiles
+    mosaic = padded.reshape(-1, MOSAIC, B, B).swapaxes(1, 2).reshape(-1, MOSAIC * B)
     buf = io.BytesIO()
     if isinstance(quality, np.ndarray):
-        Image.fromarray(luma).save(buf, "JPEG", qtables=[[int(v) for v in quality]])
+        Image.fromarray(mosaic).save(buf, "JPEG", qtables=[[int(v) for v in quality]])
     else:
-        Image.fromarray(luma).save(buf, "JPEG", quality=quality)
-    return (luma.astype(np.float32) - np.asarray(Image.open(buf), np.float32)) ** 2
+        Image.fromarray(mosaic).save(buf, "JPEG", quality=quality)
+    error = (mosaic.astype(np.float32) - np.asarray(Image.open(buf), np.float32)) ** 2
+    return _blocks(error).reshape(-1, B, B)[:n]
 
 
-def _log_ratio(luma: np.ndarray, quality: int | np.ndarray) -> np.ndarray:
-    """Per block, log of the recompression error over the error of the same pixels recompressed on a grid moved by
-    half a block. The moved grid meets every earlier save's blocks off their grid, where the pixels behave like
-    fresh content of the same kind (white paper clips the same way, a glyph's edges cost the same), so the ratio
-    is about 1 for fresh content and below 1 where the page still sits on an earlier save's grid and table."""
-    aligned = _blocks(_squared_error(luma, quality)).sum(axis=(2, 3))
-    moved = np.zeros(luma.shape, np.float32)
-    moved[HALF:, HALF:] = _squared_error(np.ascontiguousarray(luma[HALF:, HALF:]), quality)
+def _log_ratio(luma: np.ndarray, quality: int | np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per `wanted` block (0 for the others), log of the recompression error over the error of the same pixels
+    recompressed on a grid moved by half a block. The moved grid meets every earlier save's blocks off their grid,
+    where the pixels behave like fresh content of the same kind (white paper clips the same way, a glyph's edges
+    cost the same), so the ratio is about 1 for fresh content and below 1 where the page still sits on an earlier
+    save's grid and table. Blocks at the image's edge are not to be wanted: they have no moved blocks around them."""
+    rows, cols = wanted.shape
+    aligned = np.zeros(wanted.shape, np.float32)
+    aligned[wanted] = _squared_error(_blocks(luma)[wanted], quality).sum(axis=(1, 2))
+    # Block (r, c) of the moved grid (luma[4:, 4:]) covers a quarter of each of the blocks (r, c) to (r + 1, c + 1).
+    moved_blocks = _blocks(luma[HALF:, HALF:])
+    around = np.zeros((rows + 1, cols + 1), bool)
+    around[:rows, :cols] = wanted
+    around = (around[:-1, :-1] | around[1:, :-1] | around[:-1, 1:] | around[1:, 1:])[:moved_blocks.shape[0],
+                                                                                     :moved_blocks.shape[1]]
+    quarters = np.zeros((rows + 1, cols + 1, 2, 2), np.float32)  # [r + 1, c + 1]: moved block (r, c)'s quarters
+    quarters[1:around.shape[0] + 1, 1:around.shape[1] + 1][around] = _squared_error(
+        moved_blocks[around], quality).reshape(-1, 2, HALF, 2, HALF).sum(axis=(2, 4))
+    moved = quarters[:-1, :-1, 1, 1] + quarters[:-1, 1:, 1, 0] + quarters[1:, :-1, 0, 1] + quarters[1:, 1:, 0, 0]
     # A block's worth of rounding (1/8 level squared a pixel) keeps near-blank blocks from dividing noise by noise.
-    return np.log((aligned + B) / (_blocks(moved).sum(axis=(2, 3)) + B))
+    return np.where(wanted, np.log((aligned + B) / (moved + B)), 0)
 
 
 def _zscores(ratio: np.ndarray, textured: np.ndarray, classes: np.ndarray) -> np.ndarray:
@@ -223,7 +250,7 @@ def _content_classes(coefficients: np.ndarray, textured: np.ndarray) -> np.ndarr
 
 def _page_findings(page: Page, stored: _Stored) -> list[Finding]:
     luma, orientation = stored.luma, stored.orientation
-    coefficients = _DCT @ _blocks(luma.astype(np.float32) - 128) @ _DCT.T
+    coefficients = _dct(_blocks(luma.astype(np.float32) - 128))
     squared = coefficients ** 2
     energy = squared.sum(axis=(2, 3)) - squared[..., 0, 0]
     # Textured blocks: not blank paper, and not a table rule alone, whose energy lies in one row or column of
@@ -237,10 +264,10 @@ def _page_findings(page: Page, stored: _Stored) -> list[Finding]:
     classes = _content_classes(coefficients, textured)
     own = np.array(stored.table, np.float32)
     own_quality = _quality(own)
-    maps = {"own": ("recompressed with the file's own table", _log_ratio(luma, own))}
+    maps = {"own": ("recompressed with the file's own table", _log_ratio(luma, own, textured))}
     first = _earlier_quality(luma, textured, own_quality)
     if first is not None:
-        maps["earlier"] = (f"recompressed at quality {first}, the earlier save's", _log_ratio(luma, first))
+        maps["earlier"] = (f"recompressed at quality {first}, the earlier save's", _log_ratio(luma, first, textured))
     out = []
     for kind, (method, ratio) in maps.items():
         z = _oriented(_zscores(ratio, textured, classes), orientation)
@@ -257,14 +284,14 @@ def _page_findings(page: Page, stored: _Stored) -> list[Finding]:
 
 def _earlier_quality(luma: np.ndarray, textured: np.ndarray, own_quality: int) -> int | None:
     """The quality of an earlier save: the one whose table the page's blocks still sit on, clearly below fresh
-    content. Looked for in the middle of the page (a quarter of its area, on its block grid) to save time."""
+    content. Looked for in the middle of the page (a quarter of its area) to save time."""
     rows, cols = textured.shape
     r0, c0 = rows // 4, cols // 4
-    middle = np.ascontiguousarray(luma[r0 * B:(rows - r0) * B, c0 * B:(cols - c0) * B])
-    inside = textured[r0:rows - r0, c0:cols - c0]
+    inside = np.zeros(textured.shape, bool)
+    inside[r0:rows - r0, c0:cols - c0] = textured[r0:rows - r0, c0:cols - c0]
     if inside.sum() < MIN_BLOCKS * ENERGY_BINS * SHARPNESS_BINS:
         return None
-    levels = {q: float(np.median(_log_ratio(middle, q)[inside])) for q in QUALITIES if q < own_quality - 1}
+    levels = {q: float(np.median(_log_ratio(luma, q, inside)[inside])) for q in QUALITIES if q < own_quality - 1}
     if not levels or min(levels.values()) > DIP:
         return None
     return min(levels, key=levels.get)
@@ -344,19 +371,27 @@ def _lattice_fit(region: np.ndarray, aligned: tuple[int, int], tables: np.ndarra
     """How much better the region's blocks sit on one of `tables` on its best grid other than the page's: the
     robust z of that grid's fit among the 63 others, the fit itself (log of fresh over actual rounding error,
     above 0 when the blocks sit on the lattice), and the table's index. None for a blank region."""
-    windows = np.lib.stride_tricks.sliding_window_view(region.astype(np.float32) - 128, (B, B))
-    rows, cols = windows.shape[:2]
-    coefficients = _DCT @ windows @ _DCT.T
-    energy = (coefficients ** 2).sum(axis=(2, 3)) - coefficients[..., 0, 0] ** 2
-    ac = coefficients[..., _AC]  # rows, cols, 63
+    # Each window's AC energy is its pixels' energy less their mean's (Parseval), from the integral images, so
+    # that only textured windows are transformed.
+    sums, squares = cv2.integral2(region, sdepth=cv2.CV_64F, sqdepth=cv2.CV_64F)
+    window_sum, window_squares = (a[B:, B:] - a[:-B, B:] - a[B:, :-B] + a[:-B, :-B] for a in (sums, squares))
+    textured = window_squares - window_sum ** 2 / (B * B) >= MIN_AC
+    rows, cols = textured.shape
     phase = (np.arange(rows)[:, None] % B) * B + np.arange(cols)[None, :] % B
-    textured = energy >= MIN_AC
     if np.bincount(phase[textured], minlength=B * B).min() < MIN_GRID_BLOCKS:
         return None
-    ac, phase = ac[textured], phase[textured]
-    steps = tables[:, None, :]
-    rounding = ((ac[None] - steps * np.round(ac[None] / steps)) ** 2).sum(axis=2)
-    fresh = np.minimum(ac[None] ** 2, steps ** 2 / 12).sum(axis=2)
+    windows = np.lib.stride_tricks.sliding_window_view(region, (B, B))[textured].astype(np.float32) - 128
+    ac, phase = _dct(windows.reshape(-1, B * B))[:, 1:], phase[textured]  # a flat block's coefficient 0 is its DC
+    # Per table, the coefficients in steps: the rounding error is the distance to the nearest whole step, fresh
+    # content's is 1/12 of a step squared (or the coefficient's own square when smaller), both scaled back by the
+    # steps' squares in one product.
+    fresh, rounding = np.empty((2, len(tables), len(ac)), np.float32)
+    for i, table in enumerate(tables):
+        units = ac / table
+        squared = np.square(units)
+        fresh[i] = np.minimum(squared, 1 / 12, out=squared) @ table ** 2
+        units -= np.rint(units)
+        rounding[i] = np.square(units, out=units) @ table ** 2
     fit = np.log(np.stack([np.bincount(phase, weights=f, minlength=B * B) for f in fresh]) /
                  np.maximum(np.stack([np.bincount(phase, weights=r, minlength=B * B) for r in rounding]), 1e-6))
     fit = np.delete(fit, aligned[0] * B + aligned[1], axis=1)  # the page's own grid sits on its own tables

@@ -68,12 +68,12 @@ def _page_findings(doc: Document, page: Page) -> list[Finding]:
                if (box := _ink_box(gray, page, w, units)) is not None]
     out = []
     for i, (a, box_a) in enumerate(figures):
-        reference = None
+        reference, paper = None, _paper_level(gray, box_a)
         for b, box_b in figures[i + 1:]:
-            if a.text != b.text or (same := _difference(gray, box_a, box_b)) is None:
+            if a.text != b.text or (same := _difference(gray, box_a, paper, box_b)) is None:
                 continue
             if reference is None:
-                reference = _reference(gray, box_a, [box for w, box in figures if w.text != a.text])
+                reference = _reference(gray, box_a, paper, [box for w, box in figures if w.text != a.text])
             if reference is None or same / reference > MAX_RATIO:
                 continue
             ratio = same / reference
@@ -87,11 +87,11 @@ def _page_findings(doc: Document, page: Page) -> list[Finding]:
             for ratio, text, copy, source in out[:MAX_FINDINGS]]
 
 
-def _reference(gray: np.ndarray, box: list[int], others: list[list[int]]) -> float | None:
+def _reference(gray: np.ndarray, box: list[int], paper: float, others: list[list[int]]) -> float | None:
     """How much two prints differ on their common paper by the noise alone, JPEG's included: the median
     difference of `box` from the nearest prints of other figures."""
     nearest = sorted(others, key=lambda other: abs(other[0] - box[0]) + abs(other[1] - box[1]))
-    values = [d for other in nearest[:2 * REFERENCES] if (d := _difference(gray, box, other)) is not None]
+    values = [d for other in nearest[:2 * REFERENCES] if (d := _difference(gray, box, paper, other)) is not None]
     return max(float(np.median(values[:REFERENCES])), 1e-6) if len(values) >= REFERENCES // 2 else None
 
 
@@ -109,10 +109,18 @@ def _ink_box(gray: np.ndarray, page: Page, word: Word, units: float) -> list[int
     return [x0 + int(cols.min()) - 1, top + int(rows.min()) - 1, x0 + int(cols.max()) + 2, top + int(rows.max()) + 2]
 
 
-def _difference(gray: np.ndarray, a: list[int], b: list[int]) -> float | None:
+def _paper_level(gray: np.ndarray, box: list[int]) -> float:
+    """The gray level above which a pixel in a print's box is plain paper."""
+    x0, y0, x1, y1 = box
+    level, dark = np.percentile(gray[max(y0, 0):y1, max(x0, 0):x1], [90, 2])
+    return float(level - PAPER * (level - dark))
+
+
+def _difference(gray: np.ndarray, a: list[int], paper: float, b: list[int]) -> float | None:
     """Variance of the difference of box `a` and the same-sized box at `b`'s right end (figures are right-aligned),
-    moved within SHIFT to superimpose best, on the plain paper the two share: between and inside the glyphs,
-    where only noise differs (at the glyphs' edges a JPEG save on another grid phase differs more)."""
+    moved within SHIFT to superimpose best, on the plain paper the two share (lighter than `paper`, `a`'s
+    _paper_level): between and inside the glyphs, where only noise differs (at the glyphs' edges a JPEG save on
+    another grid phase differs more)."""
     x0, y0, x1, y1 = a
     w, h = x1 - x0, y1 - y0
     bx, by = b[2] - w, b[1]
@@ -124,12 +132,11 @@ def _difference(gray: np.ndarray, a: list[int], b: list[int]) -> float | None:
     dy, dx = np.unravel_index(int(np.argmin(scores)), scores.shape)
     bx, by = bx - SHIFT + dx, by - SHIFT + dy
     first, second = gray[y0:y1, x0:x1], gray[by:by + h, bx:bx + w]
-    level, dark = np.percentile(first, 90), np.percentile(first, 2)
-    paper = (first > level - PAPER * (level - dark)) & (second > level - PAPER * (level - dark))
-    paper = cv2.erode(paper.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # off the glyphs' edges
-    if paper.sum() < MIN_PAPER:
+    shared = (first > paper) & (second > paper)
+    shared = cv2.erode(shared.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # off the glyphs' edges
+    if shared.sum() < MIN_PAPER:
         return None
-    return float(np.var((first - second)[paper]))  # the light may differ from one place of a photo to another
+    return float(np.var((first - second)[shared]))  # the light may differ from one place of a photo to another
 
 
 def _ring_noise(residual: np.ndarray, flat: np.ndarray, box: list[int]) -> float:

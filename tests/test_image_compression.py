@@ -94,3 +94,29 @@ def test_a_jpeg_narrower_than_one_block_has_no_grid_to_read(size):
     Image.new("L", size, 200).save(out, "JPEG", quality=80)
     doc = open_document("strip.jpg", out.getvalue())
     assert image_compression.applies(doc) and image_compression.check(doc) == []
+
+
+@pytest.mark.parametrize("quality", [70, 92])
+def test_blocks_recompressed_side_by_side_lose_what_they_lose_in_the_page(page, quality):
+    """Only the textured blocks are recompressed, packed into a mosaic: a baseline JPEG quantizes each block on
+    its own, so every block's error, on the page's grid and on the grid moved by half a block, is the error of
+    recompressing the whole page."""
+    image, _ = page
+    luma = np.asarray(reopened(jpeg(image, 85)).convert("L"))
+    rows, cols = luma.shape[0] // 8, luma.shape[1] // 8
+    wanted = np.zeros((rows, cols), bool)
+    wanted[1:-1, 1:-1] = np.random.default_rng(0).random((rows - 2, cols - 2)) < 0.3
+
+    def errors(pixels):
+        out = io.BytesIO()
+        Image.fromarray(pixels).save(out, "JPEG", quality=quality)
+        return (pixels.astype(np.float32) - np.asarray(Image.open(out), np.float32)) ** 2
+
+    whole = errors(luma)
+    moved = np.zeros(luma.shape, np.float32)
+    moved[4:, 4:] = errors(np.ascontiguousarray(luma[4:, 4:]))
+    per_block = [a[:rows * 8, :cols * 8].reshape(rows, 8, cols, 8).sum(axis=(1, 3)) for a in (whole, moved)]
+    expected = np.log((per_block[0] + 8) / (per_block[1] + 8))
+    ratio = image_compression._log_ratio(luma, quality, wanted)
+    assert np.abs(ratio[wanted] - expected[wanted]).max() < 1e-5
+    assert np.all(ratio[~wanted] == 0) and np.ptp(expected[wanted]) > 1  # blocks that differ, all matched
