@@ -68,9 +68,13 @@ def _page_findings(doc: Document, page: Page) -> list[Finding]:
                if (box := _ink_box(gray, page, w, units)) is not None]
     out = []
     for i, (a, box_a) in enumerate(figures):
-        reference, paper = None, _paper_level(gray, box_a)
+        reference = paper = None
         for b, box_b in figures[i + 1:]:
-            if a.text != b.text or (same := _difference(gray, box_a, paper, box_b)) is None:
+            if a.text != b.text:
+                continue
+            if paper is None:  # only a figure printed again is compared: most are not
+                paper = _paper_level(gray, box_a)
+            if (same := _difference(gray, box_a, paper, box_b)) is None:
                 continue
             if reference is None:
                 reference = _reference(gray, box_a, paper, [box for w, box in figures if w.text != a.text])
