@@ -18,8 +18,9 @@ What is kept, and why it is shaped so:
 - `rows`: one hash per transaction row, of (date, amount, counterparty): the movements that belong to one person.
 - `layout`: the rounded positions of the page-1 header words and table column heads, a bank's or bureau's
   layout. Shared by design; shown by `docverify similar` only.
-- `images`: sha256 of each embedded image stream (PDF), `seals`: a pHash of each red seal impression on the
-  rendered page.
+- `images`: sha256 of each embedded image stream (PDF).
+- `seals`: a pHash of each red seal impression on the rendered page, of letters only (`SEAL_KINDS`): a bank's or a
+  bureau's electronic seal is on all its customers' statements and records, so theirs say nothing of a person.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from checks.extract import (HOUSING_COLUMNS, HOUSING_LABELS, SI_COLUMNS, SI_LABE
 from checks.model import Document
 from checks.normalize import nfkc
 
+SEAL_KINDS = ("employment_proof", "other")
 PAGE_DPI = 50  # pHash reads a 32x32 downscale: a coarse raster costs a few ms and hashes the same
 SEAL_DPI = 100
 PAGE_HASH_SIZE = 16  # 256 bits
@@ -85,7 +87,8 @@ def compute(doc: Document) -> Fingerprints:
         rows=row_hashes((doc.extracted or {}).get("transactions", [])),
         layout=_layout(doc),
         images=_images(doc),
-        seals=[s for p in doc.pages for s in seal_hashes(render.raster(doc, p.number, dpi=SEAL_DPI, color=True))],
+        seals=[s for p in doc.pages for s in seal_hashes(render.raster(doc, p.number, dpi=SEAL_DPI, color=True))]
+        if doc.kind in SEAL_KINDS else [],
         issuer=nfkc(str((fields.get("employer") or fields.get("bank") or {}).get("value") or "")),
     )
 
@@ -153,8 +156,7 @@ def _images(doc: Document) -> list[str]:
 def seal_hashes(rgb: np.ndarray) -> list[str]:
     """A pHash of each red round impression: the redness map of its square crop, so text struck through the seal
     (dark, not red) barely moves it while another seal's rim text and ink mottling do."""
-    rgb = rgb.astype(np.int16)
-    redness = np.clip(rgb[..., 0] - np.maximum(rgb[..., 1], rgb[..., 2]), 0, 255).astype(np.uint8)
+    redness = cv2.subtract(rgb[..., 0], cv2.max(rgb[..., 1], rgb[..., 2]))  # saturating: below 0 is 0
     red = redness > 60
     if not red.any():  # most pages: labelling the components of an empty mask still costs a few ms
         return []

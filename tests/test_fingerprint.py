@@ -21,7 +21,7 @@ from seal import seal_image  # noqa: E402
 from statement import make_statement  # noqa: E402
 
 from checks import classify, extract, render  # noqa: E402
-from checks.fingerprint import compute, content_tokens, hamming, page_hash  # noqa: E402
+from checks.fingerprint import compute, content_tokens, hamming, page_hash, seal_hashes  # noqa: E402
 from checks.ingest import open_document  # noqa: E402
 from worker.reuse import PAGE_BITS, SEAL_BITS, reused  # noqa: E402
 
@@ -122,3 +122,12 @@ def test_one_seal_pasted_on_two_letters_matches_and_fresh_impressions_do_not(peo
     assert hamming(first.seals[0], second.seals[0]) <= SEAL_BITS
     assert hamming(first.seals[0], fresh.seals[0]) > SEAL_BITS
     assert set(reused(second, first)) == {"REUSE_SEAL"}
+
+
+def test_a_statement_keeps_no_seal_hash_for_its_bank_seal_is_on_every_customers(people):
+    fp, doc = prints(statement(people[0], 4))
+    assert fp.kind == "bank_statement" and fp.seals == []
+    doc = open_document("s.pdf", doc.data)
+    seals = [s for p in doc.pages for s in seal_hashes(render.raster(doc, p.number, dpi=100, color=True))]
+    doc.close()
+    assert seals, "the statement does carry a red seal, so only its kind kept the hash out"

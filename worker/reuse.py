@@ -39,7 +39,7 @@ import redis
 from datasketch import MinHash
 
 from checks.catalog import finding
-from checks.fingerprint import Fingerprints, hamming, jaccard
+from checks.fingerprint import SEAL_KINDS, Fingerprints, hamming, jaccard
 from checks.model import CheckRun, DocumentResult, Finding
 from checks.verdict import Policy, decide, ranked
 from worker.privacy import mask_text
@@ -49,7 +49,6 @@ PREFIX = "docverify:fp"
 HASH_BANDS = 16
 _SAMPLES = {kind: [sorted(random.Random(f"docverify-band:{kind}:{i}").sample(range(256), bits))
                    for i in range(HASH_BANDS)] for kind, bits in (("page", 24), ("seal", 48))}
-SEAL_KINDS = ("employment_proof", "other")
 MINHASH_PERM, MINHASH_BANDS = 64, 16
 PAGE_BITS = 20  # of 256: a page rendered, recompressed or resized stays within 16, another customer's page 30+
 SEAL_BITS = 6  # one impression pasted twice stays within 2, two impressions of one seal differ by 10+
