@@ -27,6 +27,7 @@ class Settings:
     retries: int = 3  # further attempts after a transient failure (a killed work horse, a lost worker, I/O)
     retry_intervals: tuple[int, ...] = (10, 30, 60)  # seconds before each further attempt
     memory_limit_mb: int = 4096  # address space of one work horse; a job over it fails; 0 = no limit
+    horse_jobs: int = 100  # jobs one work horse runs before a fresh one is forked (worker/horse.py); 1 = one each
     heartbeat_interval: int = 15  # a running job's heartbeat; a dead host's job is given up 60 s after the last
     maintenance_interval: int = 15  # how often a worker looks for abandoned jobs and lost submissions
     worker_ttl: int = 60  # how long a silent worker stays registered
@@ -77,6 +78,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         retries=pick("retries", defaults.retries, int),
         retry_intervals=pick("retry_intervals", defaults.retry_intervals, _ints),
         memory_limit_mb=pick("memory_limit_mb", defaults.memory_limit_mb, int),
+        horse_jobs=pick("horse_jobs", defaults.horse_jobs, _horse_jobs),
         heartbeat_interval=pick("heartbeat_interval", defaults.heartbeat_interval, int),
         maintenance_interval=pick("maintenance_interval", defaults.maintenance_interval, int),
         worker_ttl=pick("worker_ttl", defaults.worker_ttl, int),
@@ -128,6 +130,13 @@ def _threads(value) -> int:
     if threads < 0:
         raise SystemExit(f"docverify: ocr_threads must be 0 (automatic) or more, not {threads}")
     return threads
+
+
+def _horse_jobs(value) -> int:
+    jobs = int(value)
+    if jobs < 1:
+        raise SystemExit(f"docverify: horse_jobs must be 1 (a fresh work horse per job) or more, not {jobs}")
+    return jobs
 
 
 def _truthy(value) -> bool:

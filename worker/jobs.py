@@ -78,13 +78,13 @@ def _summary(job_id: str, result: dict) -> dict:
 def warm_up() -> None:
     """Check a small statement once in the worker's parent process, before any job.
 
-    pdfminer, pikepdf and friends fill caches (CMaps, font tables, lazily imported modules) on first use; a
-    work horse is forked per job and throws its caches away, so without this every job pays them again
-    (about 80 ms per job, measured with scripts/bench.py). The OCR engine is built here too, but rapidocr loads
-    its models on the first read, so each work horse that reads an image loads them (0.3–0.4 s). Loading them
-    here instead was measured and left out: they would add some 210 MB to the address space of every work horse,
-    which DOCVERIFY_MEMORY_LIMIT_MB counts, PDF jobs included; and ONNX Runtime's pool threads of a
-    multi-threaded engine would not survive the fork anyway.
+    pdfminer, pikepdf and friends fill caches (CMaps, font tables, lazily imported modules) on first use; every
+    work horse is forked from this process (worker/horse.py), so without this each fresh horse pays them again
+    (about 80 ms, measured with scripts/bench.py). The OCR engine is built here too, but rapidocr loads its
+    models on the first read, so a horse loads them when it first reads an image (0.3–0.4 s) and keeps them for
+    its later jobs. Loading them here instead was measured and left out: they would add some 210 MB to the
+    address space of every work horse, which DOCVERIFY_MEMORY_LIMIT_MB counts, PDF-only horses included; and ONNX
+    Runtime's pool threads of a multi-threaded engine would not survive the fork anyway.
     """
     sample = resources.files("worker.data").joinpath("warmup.pdf").read_bytes()
     verify([("warmup.pdf", sample)], bundle=False, masked=False)

@@ -17,18 +17,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import resource
+import os
+import signal
+import time
 from datetime import datetime, timezone
 
 import redis
 from rq import Callback, Queue, Retry
 from rq import Worker as RQWorker
-from rq.exceptions import NoSuchJobError
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException, UnixSignalDeathPenalty
+from rq.utils import now
+from rq.worker import WorkerStatus
 
 from worker.config import Settings
+from worker.horse import DIED, EXITING, READY, Horse
 from worker.result import engine_version
 from worker.store import Store, Upload
 
@@ -59,7 +64,8 @@ class _DeathPenalty(UnixSignalDeathPenalty):
 
 
 class Worker(RQWorker):
-    """RQ's worker with docverify's serializer, timeout exception, intervals, memory limit and reconciler."""
+    """RQ's worker with docverify's serializer, timeout exception, intervals, reconciler and work horse: one that
+    runs several jobs (worker/horse.py), under a memory limit."""
 
     death_penalty_class = _DeathPenalty
 
@@ -72,13 +78,72 @@ class Worker(RQWorker):
                          work_horse_killed_handler=horse_killed, **kwargs)
         self.settings = settings
         self.store = store
+        self.horse: Horse | None = None
 
-    def main_work_horse(self, job, queue):
-        limit = self.settings.memory_limit_mb * 1024 * 1024
-        if limit:
-            # The forked horse's own address space: a job over it gets MemoryError, the worker lives on.
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        super().main_work_horse(job, queue)
+    def execute_job(self, job, queue):
+        self.prepare_execution(job)
+        for _ in range(2):  # an idle horse may have died since its last job: then a fresh one
+            if self.horse is not None and not self.horse.alive():
+                self.horse.close()
+                self.horse = None
+            if self.horse is None:
+                self.horse = Horse.fork(self, self.settings.horse_jobs, self.settings.memory_limit_mb * 1024 * 1024)
+            if self.horse.send(job.id, queue.name, self.execution.id):
+                break
+            self.horse.close()
+            self.horse = None
+        self._horse_pid = self.horse.pid
+        self.procline(f"Horse {self.horse.pid} on job {job.id} since {time.time()}")
+        self.monitor_work_horse(job, queue)
+        self.set_state(WorkerStatus.IDLE)
+
+    def monitor_work_horse(self, job, queue):
+        """RQ's monitor, waiting for the horse's answer rather than for its exit."""
+        job.started_at = now()
+        while (answer := self.horse.answer(self.job_monitoring_interval)) is None:
+            self.set_current_job_working_time((now() - job.started_at).total_seconds())
+            if job.timeout != -1 and self.current_job_working_time > job.timeout + 60:
+                # The horse's own alarm did not end it (stuck in C code): end it from here, as RQ does.
+                self.heartbeat(self.job_monitoring_interval + 60)
+                self.kill_horse()
+                answer = DIED
+                break
+            self.maintain_heartbeats(job)
+        self.set_current_job_working_time(0)
+        self._horse_pid = 0
+        if answer == READY:
+            return
+        self.horse.close()
+        retpid, status, rusage = self.horse.reap()
+        self.horse = None
+        if answer == EXITING and status == os.EX_OK:
+            return
+        try:
+            job_status = job.get_status()
+        except InvalidJobOperation:
+            return  # finished, and its record has expired
+        if self._stopped_job_id == job.id:
+            self.log.warning("Worker %s: job %s stopped by user, moving job to FailedJobRegistry", self.name, job.id)
+            if job.stopped_callback:
+                job.execute_stopped_callback(self.death_penalty_class)
+            self.handle_job_failure(job, queue=queue, exc_string="Job stopped by user, work-horse terminated.")
+        elif job_status not in (JobStatus.FINISHED, JobStatus.FAILED):
+            job.ended_at = now()
+            exc_string = f"Work-horse terminated unexpectedly; waitpid returned {status}"
+            self.log.warning("Worker %s: job %s failed (%s)", self.name, job.id, exc_string)
+            self.handle_work_horse_killed(job, retpid, status, rusage)
+            self.handle_job_failure(job, queue=queue, exc_string=exc_string)
+
+    def kill_horse(self, sig=signal.SIGKILL):
+        if self.horse_pid:  # RQ would signal its own process group with pid 0
+            super().kill_horse(sig)
+
+    def teardown(self):
+        if not self.is_horse and self.horse is not None:
+            self.horse.close()
+            self.horse.reap(patience=10)
+            self.horse = None
+        super().teardown()
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()  # abandoned jobs are retried or failed here

@@ -1,0 +1,99 @@
+"""The work horse that runs several jobs (worker/horse.py), with real `docverify worker` processes and Redis: it
+stays for the next job, makes way after a failure or its quota, and never outlives its worker."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+from rq import Callback, Queue
+from rq.serializers import JSONSerializer
+
+from tests.conftest import DOCVERIFY, run_cli
+from tests.make import text_pdf
+from worker import client, config
+from worker.queue import JOB_FUNCTION, fetch
+from worker.store import Store
+
+
+def horses(env, job_ids) -> list[int]:
+    conn = redis.Redis.from_url(env["DOCVERIFY_REDIS_URL"])
+    return [fetch(conn, job_id).get_meta(refresh=True)["pid"] for job_id in job_ids]
+
+
+def submit(n: int, first: int = 0) -> list[str]:
+    settings = config.load()
+    return [client.submit_files([(f"h{i}.pdf", text_pdf([f"2024-06-0{i % 9 + 1} 代发工资 {8000 + i}.00"]))],
+                                settings=settings) for i in range(first, first + n)]
+
+
+def gone(pid: int) -> bool:
+    """Exited, whether reaped yet or not (a zombie has done its work)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except FileNotFoundError:
+        return True
+
+
+def until(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not within {timeout} s: {what}")
+
+
+def test_one_horse_runs_the_jobs_one_after_another(env):
+    ids = submit(3)
+    assert run_cli(["worker", "--burst"], env).returncode == 0
+    store = Store(env["DOCVERIFY_DATA_DIR"])
+    assert all(store.get_result(job_id) for job_id in ids)
+    pids = horses(env, ids)
+    assert len(set(pids)) == 1 and pids[0] != os.getpid()
+
+
+def test_a_fresh_horse_per_job_when_told(env):
+    ids = submit(3)
+    assert run_cli(["worker", "--burst"], {**env, "DOCVERIFY_HORSE_JOBS": "1"}).returncode == 0
+    assert len(set(horses(env, ids))) == 3
+
+
+def test_a_horse_whose_job_failed_makes_way_for_a_fresh_one(env):
+    conn = redis.Redis.from_url(env["DOCVERIFY_REDIS_URL"])
+    q = Queue("docverify", connection=conn, serializer=JSONSerializer)
+    bad = q.enqueue_call(JOB_FUNCTION, kwargs={"refs": [{"sha256": "not-a-hash", "name": "x.pdf"}], "bundle": False},
+                         on_failure=Callback("worker.jobs.record_failure"))
+    good = submit(2)
+    assert run_cli(["worker", "--burst"], env).returncode == 0
+    assert fetch(conn, bad.id).get_status() == "failed"
+    first, *after = horses(env, [bad.id, *good])
+    assert first not in after and len(set(after)) == 1
+
+
+def test_an_idle_horse_leaves_with_its_worker(env):
+    """A warm shutdown takes the idle horse along; a worker killed outright leaves it to notice by itself."""
+    for n, stop in enumerate((signal.SIGTERM, signal.SIGKILL)):
+        job_id = submit(1, first=n)[0]
+        worker = subprocess.Popen(DOCVERIFY + ["worker"], env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            store = Store(env["DOCVERIFY_DATA_DIR"])
+            until(lambda: store.get_result(job_id), 120, "the job's result")
+            (horse,) = horses(env, [job_id])
+            assert not gone(horse), "the horse waits for the next job"
+            worker.send_signal(stop)
+            if stop == signal.SIGTERM:
+                assert worker.wait(timeout=30) == 0
+                assert gone(horse), "reaped by the worker on its way out"
+            else:
+                until(lambda: gone(horse), 15, "the orphaned horse exits")
+        finally:
+            try:
+                os.killpg(worker.pid, signal.SIGKILL)  # the scheduler the worker started, if it is still there
+            except ProcessLookupError:
+                pass
+            worker.wait(timeout=30)
