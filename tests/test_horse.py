@@ -97,3 +97,25 @@ def test_an_idle_horse_leaves_with_its_worker(env):
             except ProcessLookupError:
                 pass
             worker.wait(timeout=30)
+
+
+def test_a_horse_killed_while_idle_costs_the_next_job_nothing(env):
+    first = submit(1, first=5)[0]
+    worker = subprocess.Popen(DOCVERIFY + ["worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        store = Store(env["DOCVERIFY_DATA_DIR"])
+        until(lambda: store.get_result(first), 120, "the first job's result")
+        (horse,) = horses(env, [first])
+        os.kill(horse, signal.SIGKILL)
+        until(lambda: gone(horse), 10, "the idle horse is dead")
+        second = submit(1, first=6)[0]
+        until(lambda: store.get_result(second) or store.get_failure(second), 120, "the second job ended")
+        assert store.get_result(second) is not None
+        conn = redis.Redis.from_url(env["DOCVERIFY_REDIS_URL"])
+        assert "failed_attempts" not in fetch(conn, second).get_meta(refresh=True)
+        assert horses(env, [second]) != [horse]
+        assert worker.poll() is None
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)

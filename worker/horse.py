@@ -3,8 +3,8 @@
 RQ forks a horse for every job and lets it exit after it. The fork keeps what docverify needs of it: a crash of
 PDFium or an image decoder on a hostile file kills the horse, not the worker, and the memory limit holds per horse.
 What the fork costs is paid by every job: the fork and the wait for the exit, and above all the copy-on-write faults
-of a process that writes to every page of the parent's heap it touches (some 8,000 per text-PDF job, 22–28 ms,
-measured in scripts/bench.py's terms). A horse that stays for the next job pays them once.
+of a process that writes to every page of the parent's heap it touches (7,400–11,300 per text-PDF job, counted).
+A horse that stays for the next job pays them once.
 
 It stays only while nothing went wrong: a horse whose job failed (an exception, the timeout, the memory limit)
 exits after reporting it, as does one that has run `jobs` jobs or whose peak memory passed half its limit, and one
@@ -57,12 +57,6 @@ class Horse:
         os.close(inbox_r)
         os.close(answers_w)
         return cls(pid, inbox_w, answers_r)
-
-    def alive(self) -> bool:
-        try:
-            return os.waitpid(self.pid, os.WNOHANG) == (0, 0)
-        except ChildProcessError:
-            return False
 
     def send(self, job_id: str, queue: str, execution_id: str) -> bool:
         """Hand the horse a job; False if it is gone."""

@@ -82,16 +82,13 @@ class Worker(RQWorker):
 
     def execute_job(self, job, queue):
         self.prepare_execution(job)
-        for _ in range(2):  # an idle horse may have died since its last job: then a fresh one
-            if self.horse is not None and not self.horse.alive():
-                self.horse.close()
-                self.horse = None
-            if self.horse is None:
-                self.horse = Horse.fork(self, self.settings.horse_jobs, self.settings.memory_limit_mb * 1024 * 1024)
-            if self.horse.send(job.id, queue.name, self.execution.id):
-                break
-            self.horse.close()
+        if self.horse is not None and not self.horse.send(job.id, queue.name, self.execution.id):
+            self.horse.close()  # it died since its last job
+            self.horse.reap()
             self.horse = None
+        if self.horse is None:
+            self.horse = Horse.fork(self, self.settings.horse_jobs, self.settings.memory_limit_mb * 1024 * 1024)
+            self.horse.send(job.id, queue.name, self.execution.id)  # if it fails, the monitor meets a dead horse
         self._horse_pid = self.horse.pid
         self.procline(f"Horse {self.horse.pid} on job {job.id} since {time.time()}")
         self.monitor_work_horse(job, queue)
