@@ -10,6 +10,7 @@ from pathlib import Path
 
 import redis
 from rq import Callback, Queue
+from rq.command import send_stop_job_command
 from rq.serializers import JSONSerializer
 
 from tests.conftest import DOCVERIFY, run_cli
@@ -116,6 +117,30 @@ def test_a_horse_killed_while_idle_costs_the_next_job_nothing(env):
         assert "failed_attempts" not in fetch(conn, second).get_meta(refresh=True)
         assert horses(env, [second]) != [horse]
         assert worker.poll() is None
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=30)
+
+
+def test_a_job_stopped_by_rq_takes_its_horse_and_the_next_job_gets_a_fresh_one(env):
+    """RQ's stop-job command kills the horse mid-job: the job ends as stopped, the worker goes on."""
+    conn = redis.Redis.from_url(env["DOCVERIFY_REDIS_URL"])
+    settings = config.load()
+    pages = [f"2024-01-{d:02d} 消费 {d * 13}.50 余额 1,000.00" for d in range(1, 29)]
+    long_job = client.submit_files([("long.pdf", text_pdf(pages, pages=60))], settings=settings)
+    worker = subprocess.Popen(DOCVERIFY + ["worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        until(lambda: (job := fetch(conn, long_job)) is not None and job.get_status() == "started"
+              and "pid" in job.get_meta(refresh=True), 120, "the long job started")
+        (horse,) = horses(env, [long_job])
+        send_stop_job_command(conn, long_job, serializer=JSONSerializer)
+        until(lambda: fetch(conn, long_job).get_status() == "stopped", 60, "the job stopped")
+        until(lambda: gone(horse), 10, "its horse is gone")
+        after = submit(1, first=7)[0]
+        store = Store(env["DOCVERIFY_DATA_DIR"])
+        until(lambda: store.get_result(after), 120, "the next job's result")
+        assert horses(env, [after]) != [horse] and worker.poll() is None
     finally:
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=30)
