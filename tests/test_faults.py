@@ -10,77 +10,20 @@ import io
 import os
 import random
 import signal
-import subprocess
 import time
 
-import pytest
 import redis
 from PIL import Image
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
-from tests.conftest import DOCVERIFY, run_cli
+from tests.conftest import Workers, run_cli, until
 from tests.make import rewrite, text_pdf
 from worker import client, config
 from worker.localredis import LocalRedis
 from worker.queue import fetch
 from worker.result import verify
 from worker.store import Store
-
-# Short intervals so that a dead host's job is given up in about a minute here (60 s after its last
-# heartbeat is RQ's own margin), and retries come after a second.
-FAST = {"DOCVERIFY_HEARTBEAT_INTERVAL": "2", "DOCVERIFY_MAINTENANCE_INTERVAL": "2", "DOCVERIFY_WORKER_TTL": "10",
-        "DOCVERIFY_RETRY_INTERVALS": "1", "DOCVERIFY_RECONCILE_AFTER": "0"}
-
-
-@pytest.fixture
-def fast(env, monkeypatch):
-    for key, value in FAST.items():
-        monkeypatch.setenv(key, value)
-    return {**env, **FAST}
-
-
-class Workers:
-    """`docverify worker` processes, each in its own process group so that a test can kill a whole one."""
-
-    def __init__(self, env, logdir):
-        self.env, self.logdir, self.procs = env, logdir, []
-
-    def start(self) -> subprocess.Popen:
-        log = open(self.logdir / f"worker{len(self.procs)}.log", "wb")
-        proc = subprocess.Popen(DOCVERIFY + ["worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        self.procs.append(proc)
-        return proc
-
-    def kill(self, proc) -> None:
-        """SIGKILL the worker, its work horse and its scheduler at once, as when the host dies."""
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=30)
-
-
-@pytest.fixture
-def workers(fast, tmp_path):
-    pool = Workers(fast, tmp_path)
-    yield pool
-    pool.stop()
-
-
-def until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s: {what}")
-
 
 def running_horse(conn, job_id: str) -> int | None:
     """The pid of the work horse running `job_id`, once it has said where it runs."""

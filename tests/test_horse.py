@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import time
 from pathlib import Path
 
 import redis
@@ -13,7 +11,7 @@ from rq import Callback, Queue
 from rq.command import send_stop_job_command
 from rq.serializers import JSONSerializer
 
-from tests.conftest import DOCVERIFY, run_cli
+from tests.conftest import run_cli, until
 from tests.make import text_pdf
 from worker import client, config
 from worker.queue import JOB_FUNCTION, fetch
@@ -37,15 +35,6 @@ def gone(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
     except FileNotFoundError:
         return True
-
-
-def until(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"not within {timeout} s: {what}")
 
 
 def test_one_horse_runs_the_jobs_one_after_another(env):
@@ -75,72 +64,54 @@ def test_a_horse_whose_job_failed_makes_way_for_a_fresh_one(env):
     assert first not in after and len(set(after)) == 1
 
 
-def test_an_idle_horse_leaves_with_its_worker(env):
+def test_an_idle_horse_leaves_with_its_worker(workers):
     """A warm shutdown takes the idle horse along; a worker killed outright leaves it to notice by itself."""
+    store = Store(workers.env["DOCVERIFY_DATA_DIR"])
     for n, stop in enumerate((signal.SIGTERM, signal.SIGKILL)):
         job_id = submit(1, first=n)[0]
-        worker = subprocess.Popen(DOCVERIFY + ["worker"], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, start_new_session=True)
-        try:
-            store = Store(env["DOCVERIFY_DATA_DIR"])
-            until(lambda: store.get_result(job_id), 120, "the job's result")
-            (horse,) = horses(env, [job_id])
-            assert not gone(horse), "the horse waits for the next job"
-            worker.send_signal(stop)
-            if stop == signal.SIGTERM:
-                assert worker.wait(timeout=30) == 0
-                assert gone(horse), "reaped by the worker on its way out"
-            else:
-                until(lambda: gone(horse), 15, "the orphaned horse exits")
-        finally:
-            try:
-                os.killpg(worker.pid, signal.SIGKILL)  # the scheduler the worker started, if it is still there
-            except ProcessLookupError:
-                pass
-            worker.wait(timeout=30)
+        worker = workers.start()
+        until(lambda: store.get_result(job_id), 120, "the job's result")
+        (horse,) = horses(workers.env, [job_id])
+        assert not gone(horse), "the horse waits for the next job"
+        worker.send_signal(stop)
+        if stop == signal.SIGTERM:
+            assert worker.wait(timeout=30) == 0
+            assert gone(horse), "reaped by the worker on its way out"
+        else:
+            until(lambda: gone(horse), 15, "the orphaned horse exits")
 
 
-def test_a_horse_killed_while_idle_costs_the_next_job_nothing(env):
+def test_a_horse_killed_while_idle_costs_the_next_job_nothing(workers):
     first = submit(1, first=5)[0]
-    worker = subprocess.Popen(DOCVERIFY + ["worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    try:
-        store = Store(env["DOCVERIFY_DATA_DIR"])
-        until(lambda: store.get_result(first), 120, "the first job's result")
-        (horse,) = horses(env, [first])
-        os.kill(horse, signal.SIGKILL)
-        until(lambda: gone(horse), 10, "the idle horse is dead")
-        second = submit(1, first=6)[0]
-        until(lambda: store.get_result(second) or store.get_failure(second), 120, "the second job ended")
-        assert store.get_result(second) is not None
-        conn = redis.Redis.from_url(env["DOCVERIFY_REDIS_URL"])
-        assert "failed_attempts" not in fetch(conn, second).get_meta(refresh=True)
-        assert horses(env, [second]) != [horse]
-        assert worker.poll() is None
-    finally:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=30)
+    worker = workers.start()
+    store = Store(workers.env["DOCVERIFY_DATA_DIR"])
+    until(lambda: store.get_result(first), 120, "the first job's result")
+    (horse,) = horses(workers.env, [first])
+    os.kill(horse, signal.SIGKILL)
+    until(lambda: gone(horse), 10, "the idle horse is dead")
+    second = submit(1, first=6)[0]
+    until(lambda: store.get_result(second) or store.get_failure(second), 120, "the second job ended")
+    assert store.get_result(second) is not None
+    conn = redis.Redis.from_url(workers.env["DOCVERIFY_REDIS_URL"])
+    assert "failed_attempts" not in fetch(conn, second).get_meta(refresh=True)
+    assert horses(workers.env, [second]) != [horse]
+    assert worker.poll() is None
 
 
-def test_a_job_stopped_by_rq_takes_its_horse_and_the_next_job_gets_a_fresh_one(env):
+def test_a_job_stopped_by_rq_takes_its_horse_and_the_next_job_gets_a_fresh_one(workers):
     """RQ's stop-job command kills the horse mid-job: the job ends as stopped, the worker goes on."""
-    conn = redis.Redis.from_url(env["DOCVERIFY_REDIS_URL"])
+    conn = redis.Redis.from_url(workers.env["DOCVERIFY_REDIS_URL"])
     settings = config.load()
     pages = [f"2024-01-{d:02d} 消费 {d * 13}.50 余额 1,000.00" for d in range(1, 29)]
     long_job = client.submit_files([("long.pdf", text_pdf(pages, pages=60))], settings=settings)
-    worker = subprocess.Popen(DOCVERIFY + ["worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    try:
-        until(lambda: (job := fetch(conn, long_job)) is not None and job.get_status() == "started"
-              and "pid" in job.get_meta(refresh=True), 120, "the long job started")
-        (horse,) = horses(env, [long_job])
-        send_stop_job_command(conn, long_job, serializer=JSONSerializer)
-        until(lambda: fetch(conn, long_job).get_status() == "stopped", 60, "the job stopped")
-        until(lambda: gone(horse), 10, "its horse is gone")
-        after = submit(1, first=7)[0]
-        store = Store(env["DOCVERIFY_DATA_DIR"])
-        until(lambda: store.get_result(after), 120, "the next job's result")
-        assert horses(env, [after]) != [horse] and worker.poll() is None
-    finally:
-        os.killpg(worker.pid, signal.SIGKILL)
-        worker.wait(timeout=30)
+    worker = workers.start()
+    until(lambda: (job := fetch(conn, long_job)) is not None and job.get_status() == "started"
+          and "pid" in job.get_meta(refresh=True), 120, "the long job started")
+    (horse,) = horses(workers.env, [long_job])
+    send_stop_job_command(conn, long_job, serializer=JSONSerializer)
+    until(lambda: fetch(conn, long_job).get_status() == "stopped", 60, "the job stopped")
+    until(lambda: gone(horse), 10, "its horse is gone")
+    after = submit(1, first=7)[0]
+    store = Store(workers.env["DOCVERIFY_DATA_DIR"])
+    until(lambda: store.get_result(after), 120, "the next job's result")
+    assert horses(workers.env, [after]) != [horse] and worker.poll() is None

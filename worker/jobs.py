@@ -78,28 +78,20 @@ def _summary(job_id: str, result: dict) -> dict:
 def warm_up() -> None:
     """Check a small statement once in the worker's parent process, before any job.
 
-    pdfminer, pikepdf and friends fill caches (CMaps, font tables, lazily imported modules) on first use, and so
-    do the reuse fingerprints; every work horse is forked from this process (worker/horse.py), so without this
-    each fresh horse pays them again (about 80 ms, measured with scripts/bench.py). The OCR engine is built here too, but rapidocr loads its
+    pdfminer, pikepdf and friends fill caches (CMaps, font tables, lazily imported modules) on first use; every
+    work horse is forked from this process (worker/horse.py), so without this each fresh horse pays them again
+    (about 80 ms, measured with scripts/bench.py). The OCR engine is built here too, but rapidocr loads its
     models on the first read, so a horse loads them when it first reads an image (0.3–0.4 s) and keeps them for
     its later jobs. Loading them here instead was measured and left out: they would add some 210 MB to the
     address space of every work horse, which DOCVERIFY_MEMORY_LIMIT_MB counts, PDF-only horses included; and ONNX
     Runtime's pool threads of a multi-threaded engine would not survive the fork anyway.
     """
     sample = resources.files("worker.data").joinpath("warmup.pdf").read_bytes()
-    verify([("warmup.pdf", sample)], bundle=False, masked=False, reuse=_KeepNothing())
+    verify([("warmup.pdf", sample)], bundle=False, masked=False)
     try:
         ocr.engine(_settings().ocr_engine)
     except ocr.EngineUnavailable:
         pass  # each document that needs OCR says so in its result
-
-
-class _KeepNothing:
-    """A reuse index for warm_up: the sample is fingerprinted as a job's documents are (imagehash imports SciPy's
-    FFT on its first hash), and neither looked up nor kept."""
-
-    def check(self, *args, **kwargs) -> None:
-        pass
 
 
 # Failures that another attempt may not meet: the host, the work horse or the storage gave way, not the input.

@@ -176,7 +176,8 @@ class Store:
         return sorted(key.rsplit("/", 1)[1].removesuffix(".json") for key in self.blobs.keys(folder))
 
     def _put_json(self, folder: str, job_id: str, payload: dict) -> None:
-        self.blobs.put(self._job_key(folder, job_id), json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))  # indent= falls back to Python's encoder
+        self.blobs.put(self._job_key(folder, job_id), text.encode())
 
     def _get_json(self, folder: str, job_id: str) -> dict | None:
         try:
