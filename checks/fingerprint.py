@@ -6,7 +6,10 @@ worker/reuse.py).
 What is kept, and why it is shaped so:
 - `sha256`: the same file.
 - `pages`: a 256-bit perceptual hash (imagehash pHash) of each rendered page; survives recompression, rescans and
-  resizing, not crops or rotation.
+  resizing, not crops or rotation. Only of documents with fewer than `MIN_FIGURES` figures (photos, unread
+  images, near-blank pages): a page match must have the figures agree too (worker/reuse.py), and between two
+  documents with figures that agreement is already REUSE_TEMPLATE_FILLED, the stronger code, so their page hashes
+  never decide a finding. Rendering and hashing them cost some 7 ms a page.
 - `content`: hashes of the *filled-in* tokens of the text, those carrying digits (amounts, dates, figures, codes),
   with identity numbers (身份证号, account and card numbers: 12 digits and longer) left out and names never taken.
   A proof letter reused with the name and ID swapped keeps every one of them; a colleague's genuine letter from
@@ -40,6 +43,7 @@ from checks.model import Document
 from checks.normalize import nfkc
 
 SEAL_KINDS = ("employment_proof", "other")
+MIN_FIGURES = 3  # a letter carries 4–6 figures (hire date, income, phone, issue date, …) once days and pages are out
 PAGE_DPI = 50  # pHash reads a 32x32 downscale: a coarse raster costs a few ms and hashes the same
 SEAL_DPI = 100
 PAGE_HASH_SIZE = 16  # 256 bits
@@ -58,7 +62,7 @@ _SHORT = 16  # hex digits kept of each token or row hash: 64 bits, no collisions
 class Fingerprints:
     sha256: str
     kind: str
-    pages: list[str] = field(default_factory=list)  # hex pHash per page
+    pages: list[str] = field(default_factory=list)  # hex pHash per page, of documents with few figures
     content: list[str] = field(default_factory=list)  # sorted hashes of the filled-in tokens
     template: list[str] = field(default_factory=list)  # sorted hashes of the template's word shingles
     rows: list[str] = field(default_factory=list)  # sorted hashes of (date, amount, counterparty)
@@ -79,10 +83,12 @@ def compute(doc: Document) -> Fingerprints:
     """Every fingerprint of `doc`, which must have been through checks.pipeline.verify_document."""
     fields = (doc.extracted or {}).get("fields", {})
     identity = {nfkc(str(f["value"])) for name, f in fields.items() if name in IDENTITY_FIELDS and f.get("value")}
+    content = content_tokens(doc.text, identity)
     return Fingerprints(
         sha256=doc.sha256, kind=doc.kind,
-        pages=[page_hash(render.raster(doc, p.number, dpi=PAGE_DPI)) for p in doc.pages],
-        content=content_tokens(doc.text, identity),
+        pages=[page_hash(render.raster(doc, p.number, dpi=PAGE_DPI)) for p in doc.pages]
+        if len(content) < MIN_FIGURES else [],
+        content=content,
         template=template_shingles(doc.text, identity),
         rows=row_hashes((doc.extracted or {}).get("transactions", [])),
         layout=_layout(doc),

@@ -39,7 +39,7 @@ import redis
 from datasketch import MinHash
 
 from checks.catalog import finding
-from checks.fingerprint import SEAL_KINDS, Fingerprints, hamming, jaccard
+from checks.fingerprint import MIN_FIGURES, SEAL_KINDS, Fingerprints, hamming, jaccard
 from checks.model import CheckRun, DocumentResult, Finding
 from checks.verdict import Policy, decide, ranked
 from worker.privacy import mask_text
@@ -56,7 +56,6 @@ SEAL_BITS = 6  # one impression pasted twice stays within 2, two impressions of 
 # them. Letters of one template sit within 4–8 bits, so a page match of a document with figures needs as much.
 CONTENT_JACCARD = 0.7
 ROWS_JACCARD = 0.5
-MIN_FIGURES = 3  # a letter carries 4–6 figures (hire date, income, phone, issue date, …) once days and pages are out
 MIN_ROWS = 5  # fewer rows than this say nothing about a person
 # Strongest first: a weaker code is dropped when a stronger one already names the same earlier documents.
 CODES = ("REUSE_SAME_FILE", "REUSE_TRANSACTIONS", "REUSE_TEMPLATE_FILLED", "REUSE_SAME_PAGE_IMAGE", "REUSE_SEAL")
@@ -106,7 +105,7 @@ def _minhash_bands(items: list[str]) -> list[str]:
 def keys(fp: Fingerprints) -> list[str]:
     """Every index set the document belongs to."""
     out = [f"{PREFIX}:sha:{fp.sha256}"]
-    pages = fp.pages if len(fp.content) < MIN_FIGURES else []
+    pages = fp.pages if len(fp.content) < MIN_FIGURES else []  # records from before fingerprint.compute dropped them
     seals = fp.seals if fp.kind in SEAL_KINDS else []
     for kind, hashes in (("page", pages), ("seal", seals)):
         out += [f"{PREFIX}:{kind}:{i}:{band}" for h in hashes for i, band in enumerate(_bands(kind, h))]
