@@ -87,6 +87,7 @@ class Document:
     image: Any = None  # PIL.Image for image inputs, EXIF orientation applied
     kind: str = "other"
     rasters: dict = field(default_factory=dict)  # (page, dpi) → gray array, filled by checks.render
+    pdfium: Any = None  # the PDF open in PDFium, by checks.render on its first rendering
     extracted: dict | None = None  # fields and transactions, filled by checks.extract before the checks run
 
     @property
@@ -96,6 +97,8 @@ class Document:
     def close(self) -> None:
         if self.pdf is not None:
             self.pdf.close()
+        if self.pdfium is not None:
+            self.pdfium.close()
         if self.image is not None:
             self.image.close()
 

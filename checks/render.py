@@ -16,14 +16,16 @@ def raster(doc: Document, number: int, dpi: int = DPI, color: bool = False) -> n
     cache = doc.rasters
     if key not in cache:
         if doc.format == "pdf":
-            pdf = pdfium.PdfDocument(doc.data)
+            # One PDFium document for all of a document's renderings: PDFium keeps the fonts and decoded images it
+            # loaded per document, so rendering a page again (another dpi, in colour) costs about half the first.
+            if doc.pdfium is None:
+                doc.pdfium = pdfium.PdfDocument(doc.data)
+            page = doc.pdfium[number - 1]
             try:
-                page = pdf[number - 1]
                 bitmap = page.render(scale=dpi / 72, grayscale=not color, rev_byteorder=color)
                 cache[key] = bitmap.to_numpy()[..., :3].copy() if color else bitmap.to_numpy().copy()
-                page.close()
             finally:
-                pdf.close()
+                page.close()
         else:
             cache[key] = np.asarray(doc.image.convert("RGB" if color else "L"))
     return cache[key]

@@ -163,3 +163,13 @@ def test_ocr_threads_are_the_setting_or_the_cores_shared_among_this_hosts_worker
     assert config.ocr_threads(config.load({"DOCVERIFY_OCR_THREADS": "3"}), 2) == 3
     with pytest.raises(SystemExit, match="ocr_threads"):
         config.load({"DOCVERIFY_OCR_THREADS": "-1"})
+
+
+def test_replies_are_parsed_by_hiredis(env):
+    """Every RQ and index call parses Redis's replies; redis-py does it in Python unless hiredis is installed."""
+    conn = redis.Redis.from_url(env["DOCVERIFY_REDIS_URL"])
+    connection = conn.connection_pool.get_connection()
+    try:
+        assert "Hiredis" in type(connection._parser).__name__, "pip install -e . (pyproject.toml pins hiredis)"
+    finally:
+        conn.connection_pool.release(connection)
