@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 import cv2
 import imagehash
@@ -72,7 +72,7 @@ class Fingerprints:
     issuer: str = ""  # the employer a letter names (the bank a statement): one issuer's e-seal repeats legitimately
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # asdict would copy every list, deeply
 
     @classmethod
     def from_dict(cls, data: dict) -> "Fingerprints":
@@ -127,7 +127,7 @@ def template_shingles(text: str, identity: set[str] = frozenset()) -> list[str]:
     for value in sorted(identity, key=len, reverse=True):
         text = text.replace(value, "\u25a1")
     text = re.sub(r"\s+", "", re.sub(r"[0-9][0-9.,:/\-]*", "#", text))
-    return sorted({_short(text[i:i + 4]) for i in range(max(len(text) - 3, 0))})
+    return sorted({_short(s) for s in {text[i:i + 4] for i in range(max(len(text) - 3, 0))}})  # each hashed once
 
 
 def row_hashes(transactions: list[dict]) -> list[str]:

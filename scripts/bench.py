@@ -11,9 +11,9 @@ inline `check` time per document and per page; text-PDF reading per producer (in
 classification + extraction, the best of `--rounds` readings of each file) and each forensic check, in CPU
 seconds per page on one core (each runs in this single process, one document after another); the queue path
 (store + enqueue + RQ worker + stored result) per job with one worker, and its overhead over inline checking of
-the same files, the two taking turns (`--overhead-rounds` passes each; the median of the rounds' differences, so a
-shared machine's slow spells fall on both), split into the reuse fingerprints a job computes (and `check` does
-not) and the rest;
+the same files, split into the reuse lookup a job makes (fingerprints and index; `check` makes none) and the rest:
+passes of inline `check`, inline `check` with the reuse lookup, and queued jobs take turns (`--overhead-rounds`
+rounds; the median of the rounds' differences, so a shared machine's slow spells fall on all alike);
 one scanned and one photographed statement page per OCR engine (seconds, CPU seconds, peak memory), each engine
 in its own process (the full OCR comparison is scripts/ocr_bench.py). Per producer, on the evaluation sets:
 
@@ -48,7 +48,7 @@ import pikepdf
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from checks import classify, extract, fingerprint, pipeline  # noqa: E402
+from checks import classify, extract, pipeline  # noqa: E402
 from checks.ingest import open_document  # noqa: E402
 from worker.config import load  # noqa: E402
 from worker.localredis import LocalRedis  # noqa: E402
@@ -60,28 +60,20 @@ from worker.result import verify  # noqa: E402
 from worker.store import Store  # noqa: E402
 
 
-def inline(files: list[Path], rounds: int) -> tuple[float, float, int]:
-    """Median seconds to check each file in-process, summed over the files; the same for computing its reuse
-    fingerprints, which a job does after the checks and `check` does not; total pages."""
-    checking, printing = [], []
+def inline(files: list[Path], rounds: int) -> tuple[float, int]:
+    """Median seconds to check each file in-process, summed over the files; total pages."""
+    checking = []
     pages = 0
     for path in files:
         data = path.read_bytes()
         pages += len(open_document(path.name, data).pages)
-        times, prints = [], []
+        times = []
         for _ in range(rounds):
             t0 = time.perf_counter()
             verify([(path.name, data)], bundle=False)
             times.append(time.perf_counter() - t0)
-            doc = open_document(path.name, data)
-            pipeline.verify_document(doc)
-            t0 = time.perf_counter()
-            fingerprint.compute(doc)
-            prints.append(time.perf_counter() - t0)
-            doc.close()
         checking.append(statistics.median(times))
-        printing.append(statistics.median(prints))
-    return sum(checking), sum(printing), pages
+    return sum(checking), pages
 
 
 @contextlib.contextmanager
@@ -105,26 +97,39 @@ def service(workers: int):
                 proc.wait(timeout=60)
 
 
-def queue_overhead(files: list[Path], rounds: int) -> tuple[float, float, list[float]]:
-    """Seconds per document inline and per job through one worker, and their difference in each round. The two
-    take turns, a pass over the files each, so a shared machine's slow spells fall on both alike. The reuse index
-    is emptied before each queued pass: a lookup then meets the other files of its pass, as a new applicant's
-    documents would, not every earlier copy of itself (a lookup's cost at scale is `--reuse`)."""
+PASSES = ("check", "check + reuse", "queued")
+
+
+def queue_overhead(files: list[Path], rounds: int) -> dict[str, list[float]]:
+    """Seconds per document of three passes over the files, per round: inline `check`; inline with the reuse
+    lookup and indexing a job makes (fingerprints, then the index in the same private Redis); and one job per file
+    through one worker. The three take turns, so a shared machine's slow spells fall on all alike. The reuse index
+    is emptied before each pass that uses it: a lookup then meets the other files of its pass, as a new
+    applicant's documents would, not every earlier copy of itself (a lookup's cost at scale is `--reuse`)."""
     docs = [(path.name, path.read_bytes()) for path in files]
-    inline_times, queued_times = [], []
+    seconds: dict[str, list[float]] = {name: [] for name in PASSES}
     with service(1) as (settings, conn, store):
         run_jobs(settings, conn, store, [(f"warm-{name}", data) for name, data in docs[:3]])
+        index = reuse.Index(conn, store)
         for r in range(rounds):
             t0 = time.perf_counter()
             for name, data in docs:
                 verify([(name, data)], bundle=False)
-            inline_times.append((time.perf_counter() - t0) / len(docs))
-            for key in conn.scan_iter(f"{reuse.PREFIX}:*", count=1000):
-                conn.delete(key)
+            seconds["check"].append((time.perf_counter() - t0) / len(docs))
+            _empty(conn)
+            t0 = time.perf_counter()
+            for name, data in docs:
+                verify([(name, data)], bundle=False, reuse=index)
+            seconds["check + reuse"].append((time.perf_counter() - t0) / len(docs))
+            _empty(conn)
             queued = run_jobs(settings, conn, store, [(f"o{r}-{name}", data) for name, data in docs])
-            queued_times.append(queued / len(docs))
-    return (statistics.median(inline_times), statistics.median(queued_times),
-            [q - i for q, i in zip(queued_times, inline_times)])
+            seconds["queued"].append(queued / len(docs))
+    return seconds
+
+
+def _empty(conn) -> None:
+    for key in conn.scan_iter(f"{reuse.PREFIX}:*", count=1000):
+        conn.delete(key)
 
 
 def run_jobs(settings, conn, store: Store, files: list[tuple[str, bytes]]) -> float:
@@ -335,6 +340,12 @@ def reuse_lookup(sizes: list[int], queries: int = 100) -> list[tuple[str, str, s
     return rows
 
 
+def _difference(label: str, passes: dict[str, list[float]], a: str, b: str, note: str = "") -> tuple[str, str, str]:
+    """The median over the rounds of pass `a` minus pass `b` (each round's two passes ran back to back)."""
+    ms = [(x - y) * 1000 for x, y in zip(passes[a], passes[b])]
+    return label, f"{statistics.median(ms):.1f} ms", f"{note}rounds {min(ms):.0f}..{max(ms):.0f} ms"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", type=Path)
@@ -342,7 +353,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--photos", type=int, default=6, help="photo pages per throughput run")
     parser.add_argument("--overhead-rounds", type=int, default=7,
-                        help="turns of inline and queued passes over the files for the queue overhead")
+                        help="rounds of inline, inline-with-reuse and queued passes over the files for the queue overhead")
     parser.add_argument("--no-ocr", action="store_true", help="skip the OCR pages (about a minute)")
     parser.add_argument("--service-only", action="store_true", help="only latency and throughput through workers")
     parser.add_argument("--text-pdf-only", action="store_true", help="only the text-PDF reading and forensic checks")
@@ -364,21 +375,19 @@ def main() -> None:
     elif args.service_only:
         rows = service_rows(files, args.jobs, args.photos)
     else:
-        inline_total, prints_total, pages = inline(files, args.rounds)
-        prints_per_doc = prints_total / len(files)
-        inline_per_doc, queued_per_job, overheads = queue_overhead(files, args.overhead_rounds)
-        overhead = statistics.median(overheads)
+        inline_total, pages = inline(files, args.rounds)
+        passes = queue_overhead(files, args.overhead_rounds)
+        check, queued = (statistics.median(passes[name]) for name in ("check", "queued"))
         service = service_rows(files, args.jobs, args.photos)
         rows = [
             ("documents / pages", f"{len(files)} / {pages}", ""),
             ("inline check, per document", f"{inline_total / len(files) * 1000:.1f} ms", ""),
             ("inline check, per page", f"{inline_total / pages * 1000:.1f} ms", ""),
-            ("queue path (1 worker), per job, taking turns with inline", f"{queued_per_job * 1000:.1f} ms",
-             f"{queued_per_job / inline_per_doc:.2f}× inline's {inline_per_doc * 1000:.1f} ms"),
-            ("queue overhead, per job", f"{overhead * 1000:.1f} ms",
-             f"target < 20 ms; rounds {min(overheads) * 1000:.0f}..{max(overheads) * 1000:.0f} ms"),
-            ("  of it, reuse fingerprints (a job's work, not `check`'s)", f"{prints_per_doc * 1000:.1f} ms", ""),
-            ("  of it, RQ, work horse and store", f"{(overhead - prints_per_doc) * 1000:.1f} ms", ""),
+            ("queue path (1 worker), per job, taking turns with inline", f"{queued * 1000:.1f} ms",
+             f"{queued / check:.2f}× inline's {check * 1000:.1f} ms"),
+            _difference("queue overhead over `check`, per job", passes, "queued", "check", "target < 20 ms; "),
+            _difference("  of it, the reuse lookup a job makes (`check` makes none)", passes, "check + reuse", "check"),
+            _difference("  of it, RQ, work horse and store", passes, "queued", "check + reuse"),
         ] + service + text_pdf_stages(files, args.rounds) + report_pages(args.rounds)
         if not args.no_ocr:
             rows += ocr_pages(runs=1)
