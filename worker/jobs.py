@@ -30,8 +30,9 @@ def verify_job(refs: list[dict], bundle: bool, callback_url: str | None = None, 
     settings = _settings()
     store = Store(settings.data_dir)
     job = get_current_job()
-    # Where the job runs, for operators and for the fault tests that kill it there; saved with the first progress.
-    job.meta.update({"host": socket.gethostname(), "pid": os.getpid()})
+    # Where the job runs, for operators and for the fault tests that kill it there.
+    job.meta.update({"stage": "reading", "host": socket.gethostname(), "pid": os.getpid()})
+    job.save_meta()
     files = []
     for ref in refs:
         try:
