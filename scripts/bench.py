@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import io
 import json
 import os
@@ -101,16 +102,21 @@ def service(workers: int):
 PASSES = ("check", "check + reuse", "queued")
 
 
-def queue_overhead(files: list[Path], rounds: int) -> dict[str, list[float]]:
-    """Seconds per document of three ways of checking the files, per round: inline `check`; inline with the reuse
+def queue_overhead(files: list[Path], rounds: int) -> dict[str, list[list[float]]]:
+    """Seconds of three ways of checking each file, per round and file: inline `check`; inline with the reuse
     lookup and indexing a job makes (fingerprints, then the index in the same private Redis); and a job through
     one worker, from submission to stored result. Each file goes the three ways one right after another, so a
     shared machine's slow spells (seconds long) fall on all three alike, in an order that turns. The reuse index
     is emptied before each way: every lookup meets the same empty index (a lookup's cost at scale is `--reuse`)."""
     docs = [(path.name, path.read_bytes()) for path in files]
-    seconds: dict[str, list[float]] = {name: [0.0] * rounds for name in PASSES}
+    seconds: dict[str, list[list[float]]] = {name: [[0.0] * len(docs) for _ in range(rounds)] for name in PASSES}
     with service(1) as (settings, conn, store):
         run_jobs(settings, conn, store, [(f"warm-{name}", data) for name, data in docs[:3]])
+        for name, data in docs:
+            verify([(name, data)], bundle=False)
+        # As the worker does before it forks a horse (worker/horse.py), so that inline and queued checks collect
+        # garbage alike: a full collection of this process's objects takes some 70 ms, once every dozen documents.
+        gc.freeze()
         index = reuse.Index(conn, store)
         for r in range(rounds):
             for i, (name, data) in enumerate(docs):
@@ -122,7 +128,7 @@ def queue_overhead(files: list[Path], rounds: int) -> dict[str, list[float]]:
                     _empty(conn)
                     t0 = time.perf_counter()
                     ways[way]()
-                    seconds[way][r] += (time.perf_counter() - t0) / len(docs)
+                    seconds[way][r][i] = time.perf_counter() - t0
     return seconds
 
 
@@ -339,10 +345,12 @@ def reuse_lookup(sizes: list[int], queries: int = 100) -> list[tuple[str, str, s
     return rows
 
 
-def _difference(label: str, passes: dict[str, list[float]], a: str, b: str, note: str = "") -> tuple[str, str, str]:
-    """The median over the rounds of way `a` minus way `b` (per document, each file went both ways back to back)."""
-    ms = [(x - y) * 1000 for x, y in zip(passes[a], passes[b])]
-    return label, f"{statistics.median(ms):.1f} ms", f"{note}rounds {min(ms):.0f}..{max(ms):.0f} ms"
+def _difference(label: str, passes: dict[str, list[list[float]]], a: str, b: str, note: str = "") -> tuple[str, str, str]:
+    """Way `a` minus way `b`, per document: the median over the rounds of each file's difference (the two ran back
+    to back), averaged over the files; a slow spell that hits one pair is then one sample of many, not a round's."""
+    per_file = [[(x - y) * 1000 for x, y in zip(ra, rb)] for ra, rb in zip(zip(*passes[a]), zip(*passes[b]))]
+    medians = [statistics.median(d) for d in per_file]
+    return label, f"{statistics.fmean(medians):.1f} ms", f"{note}by file {min(medians):.0f}..{max(medians):.0f} ms"
 
 
 def main() -> None:
@@ -376,7 +384,8 @@ def main() -> None:
     else:
         inline_total, pages = inline(files, args.rounds)
         passes = queue_overhead(files, args.overhead_rounds)
-        check, queued = (statistics.median(passes[name]) for name in ("check", "queued"))
+        check, queued = (statistics.fmean(statistics.median(times) for times in zip(*passes[name]))
+                         for name in ("check", "queued"))
         service = service_rows(files, args.jobs, args.photos)
         rows = [
             ("documents / pages", f"{len(files)} / {pages}", ""),
