@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import cv2
 import imagehash
@@ -72,7 +72,7 @@ class Fingerprints:
     issuer: str = ""  # the employer a letter names (the bank a statement): one issuer's e-seal repeats legitimately
 
     def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in fields(self)}  # asdict would copy every list, deeply
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}  # asdict copies every list
 
     @classmethod
     def from_dict(cls, data: dict) -> "Fingerprints":

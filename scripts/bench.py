@@ -347,10 +347,16 @@ def reuse_lookup(sizes: list[int], queries: int = 100) -> list[tuple[str, str, s
 
 def _difference(label: str, passes: dict[str, list[list[float]]], a: str, b: str, note: str = "") -> tuple[str, str, str]:
     """Way `a` minus way `b`, per document: the median over the rounds of each file's difference (the two ran back
-    to back), averaged over the files; a slow spell that hits one pair is then one sample of many, not a round's."""
-    per_file = [[(x - y) * 1000 for x, y in zip(ra, rb)] for ra, rb in zip(zip(*passes[a]), zip(*passes[b]))]
-    medians = [statistics.median(d) for d in per_file]
-    return label, f"{statistics.fmean(medians):.1f} ms", f"{note}by file {min(medians):.0f}..{max(medians):.0f} ms"
+    to back), averaged over the files, so that a slow spell that hits one pair is one sample of many. With a 95%
+    interval from resampling the rounds (1000 times): on a shared machine the interval says what the figure is worth."""
+    diffs = [[(x - y) * 1000 for x, y in zip(ra, rb)] for ra, rb in zip(passes[a], passes[b])]  # [round][file]
+
+    def estimate(rounds: list[list[float]]) -> float:
+        return statistics.fmean(statistics.median(by_file) for by_file in zip(*rounds))
+
+    rng = random.Random(0)
+    resampled = sorted(estimate([rng.choice(diffs) for _ in diffs]) for _ in range(1000))
+    return label, f"{estimate(diffs):.1f} ms", f"{note}95% {resampled[25]:.0f}..{resampled[974]:.0f} ms"
 
 
 def main() -> None:

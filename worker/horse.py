@@ -18,8 +18,8 @@ parent.
 """
 from __future__ import annotations
 
-import json
 import gc
+import json
 import os
 import random
 import resource

@@ -1,6 +1,7 @@
 """Assemble the result contract (schema docverify.result/1) from checked documents."""
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime, timezone
 from importlib import metadata
@@ -17,6 +18,7 @@ from worker.store import safe_name
 SCHEMA = "docverify.result/1"
 
 
+@functools.cache  # the version of the code this process runs; reading it parses the package's metadata, 2 ms
 def engine_version() -> str:
     try:
         return metadata.version("docverify")
