@@ -13,7 +13,8 @@ seconds per page on one core (each runs in this single process, one document aft
 (store + enqueue + RQ worker + stored result) per job with one worker, and its overhead over inline checking of
 the same files, split into the reuse lookup a job makes (fingerprints and index; `check` makes none) and the rest:
 each file is checked inline, inline with the reuse lookup, and as a job (submission to stored result), one right
-after another, in each of `--overhead-rounds` rounds; the median of the rounds' differences;
+after another, in each of `--overhead-rounds` rounds (default 20, some 4 minutes); per file the median of its
+rounds' differences, averaged over the files, with a 95% interval from resampling the rounds;
 one scanned and one photographed statement page per OCR engine (seconds, CPU seconds, peak memory), each engine
 in its own process (the full OCR comparison is scripts/ocr_bench.py). Per producer, on the evaluation sets:
 
@@ -365,7 +366,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--photos", type=int, default=6, help="photo pages per throughput run")
-    parser.add_argument("--overhead-rounds", type=int, default=7,
+    parser.add_argument("--overhead-rounds", type=int, default=20,
                         help="rounds over the files, each checked inline, inline with reuse and queued, for the queue overhead")
     parser.add_argument("--no-ocr", action="store_true", help="skip the OCR pages (about a minute)")
     parser.add_argument("--service-only", action="store_true", help="only latency and throughput through workers")
