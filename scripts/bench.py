@@ -144,8 +144,12 @@ def run_jobs(settings, conn, store: Store, files: list[tuple[str, bytes]]) -> fl
     t0 = time.perf_counter()
     ids = [submit(settings, conn, [store.put_upload(data, name)], bundle=False, store=store)[0] for name, data in files]
     for job_id in ids:
-        if not conn.xread({Result.get_key(job_id): "0-0"}, block=600_000) or store.get_result(job_id) is None:
-            sys.exit(f"bench: job {job_id} failed or did not end within 10 minutes")
+        # A second at a time: a longer block would outlast the connection's socket timeout.
+        while not conn.xread({Result.get_key(job_id): "0-0"}, block=1000):
+            if time.perf_counter() - t0 > 600:
+                sys.exit(f"bench: job {job_id} did not end within 10 minutes")
+        if store.get_result(job_id) is None:
+            sys.exit(f"bench: job {job_id} failed: {store.get_failure(job_id)}")
     return time.perf_counter() - t0
 
 
