@@ -48,7 +48,8 @@ class Horse:
         answers_r, answers_w = os.pipe()
         parent = os.getpid()
         # The worker's objects (modules, the checks' caches) are the horse's too: frozen, the horse's collections
-        # skip them rather than walk them every full pass and copy every page their headers sit on.
+        # skip them rather than walk them every full pass and copy every page their headers sit on. The worker
+        # thaws its own at once, or every fork would leave what it froze beyond collection for good.
         gc.freeze()
         pid = os.fork()
         if pid == 0:
@@ -58,6 +59,7 @@ class Horse:
                 _serve(worker, inbox_r, answers_w, parent, jobs, memory_limit)
             finally:
                 os._exit(1)
+        gc.unfreeze()
         os.close(inbox_r)
         os.close(answers_w)
         return cls(pid, inbox_w, answers_r)
