@@ -159,29 +159,31 @@ class Index:
     def add(self, doc_id: str, record: dict) -> None:
         """Index one document; `record` holds job_id, file, applicant {key, masked} and fingerprints. Redis keeps
         what a lookup scores; the template shingles (the bulk of a record) stay in the store, for `similar`."""
-        fp = Fingerprints.from_dict(record["fingerprints"])
-        lean = {**record, "fingerprints": {k: v for k, v in record["fingerprints"].items() if k != "template"}}
         pipe = self.conn.pipeline(transaction=False)
-        pipe.set(f"{PREFIX}:doc:{doc_id}", json.dumps(lean, ensure_ascii=False, separators=(",", ":")))
-        for key in keys(fp):
-            pipe.sadd(key, doc_id)
+        _queue_add(pipe, doc_id, record, keys(Fingerprints.from_dict(record["fingerprints"])))
         pipe.execute()
 
-    def candidates(self, fp: Fingerprints) -> dict[str, dict]:
-        """The records of every stored document that shares a band with `fp`."""
+    def candidates(self, fp: Fingerprints, adding: tuple[str, dict] | None = None) -> dict[str, dict]:
+        """The records of every stored document that shares a band with `fp`. With `adding` (the doc id and record
+        of `fp` itself), the document is indexed in the same round trip, after the lookup has read the sets."""
+        doc_keys = keys(fp)
         pipe = self.conn.pipeline(transaction=False)
-        for key in keys(fp):
+        for key in doc_keys:
             pipe.smembers(key)
-        ids = sorted({m.decode() for members in pipe.execute() for m in members})
+        if adding is not None:
+            _queue_add(pipe, *adding, doc_keys)
+        ids = sorted({m.decode() for members in pipe.execute()[:len(doc_keys)] for m in members})
         if not ids:
             return {}
         records = self.conn.mget([f"{PREFIX}:doc:{i}" for i in ids])
         return {i: json.loads(r) for i, r in zip(ids, records) if r is not None}
 
-    def findings(self, fp: Fingerprints, job_id: str, applicant: Applicant) -> list[Finding]:
-        """REUSE_ findings of one document against every earlier one from another applicant (another job)."""
+    def findings(self, fp: Fingerprints, job_id: str, applicant: Applicant,
+                 adding: tuple[str, dict] | None = None) -> list[Finding]:
+        """REUSE_ findings of one document against every earlier one from another applicant (another job); with
+        `adding`, the document is indexed too (see `candidates`)."""
         by_code: dict[str, list[dict]] = {}
-        for doc_id, record in self.candidates(fp).items():
+        for doc_id, record in self.candidates(fp, adding).items():
             other = Applicant(record["applicant"]["key"], record["applicant"]["masked"])
             if record["job_id"] == job_id or applicant.same(other):
                 continue
@@ -196,37 +198,38 @@ class Index:
 
     def check(self, job_id: str, given: str | None, results: list[DocumentResult],
               fingerprints: list[Fingerprints | Exception], policy: Policy = Policy()) -> None:
-        """Look each document up, add its findings and re-decide its verdict, then index the job and keep its
-        fingerprints in the store. Lookups come first so the job's own documents never match each other. A document
-        whose fingerprints could not be computed (the exception in its place) gets a `reuse` run in error."""
+        """Keep the job's fingerprints in the store, then look each document up, add its findings and re-decide its
+        verdict, indexing it in the same round trip. The job's own documents never match each other (same job). A
+        document whose fingerprints could not be computed (the exception in its place) gets a `reuse` run in error."""
         applicant = applicant_of(results, given)
-        for result, fp in zip(results, fingerprints):
-            if isinstance(fp, Exception):
-                result.checks.append(CheckRun("reuse", "error", f"{type(fp).__name__}: {fp}"[:300]))
-            else:
-                found = self.findings(fp, job_id, applicant)
-                result.findings = ranked(result.findings + found)
-                detail = f"{len(found)} reuse finding(s)" + ("; no applicant identity" if not applicant.key else "")
-                result.checks.append(CheckRun("reuse", "ran", detail))
-            result.verdict = decide(result.findings, result.checks, policy)
         documents = [{"file": r.file, "fingerprints": fp.to_dict()} for r, fp in zip(results, fingerprints)
                      if not isinstance(fp, Exception)]
         entry = {"job_id": job_id, "applicant": {"key": applicant.key, "masked": applicant.masked},
                  "documents": documents}
         if self.store is not None:
-            self.store.put_fingerprints(job_id, entry)
-        self.add_job(entry)
+            self.store.put_fingerprints(job_id, entry)  # first: the index holds nothing `reindex` could not rebuild
+        records = iter(_records(entry))
+        for result, fp in zip(results, fingerprints):
+            if isinstance(fp, Exception):
+                result.checks.append(CheckRun("reuse", "error", f"{type(fp).__name__}: {fp}"[:300]))
+            else:
+                found = self.findings(fp, job_id, applicant, adding=next(records))
+                result.findings = ranked(result.findings + found)
+                detail = f"{len(found)} reuse finding(s)" + ("; no applicant identity" if not applicant.key else "")
+                result.checks.append(CheckRun("reuse", "ran", detail))
+            result.verdict = decide(result.findings, result.checks, policy)
 
     def add_job(self, entry: dict) -> None:
-        for n, doc in enumerate(entry["documents"]):
-            self.add(f"{entry['job_id']}/{n}", {"job_id": entry["job_id"], "file": doc["file"],
-                                                 "applicant": entry["applicant"], "fingerprints": doc["fingerprints"]})
+        for doc_id, record in _records(entry):
+            self.add(doc_id, record)
 
     def reindex(self) -> int:
         """Rebuild the Redis index from the store's fingerprint records; returns the documents indexed."""
         count = 0
         for job_id in self.store.fingerprint_ids():
             entry = self.store.get_fingerprints(job_id)
+            if entry is None:  # removed, or emptied by a power cut, since the listing
+                continue
             self.add_job(entry)
             count += len(entry["documents"])
         return count
@@ -247,6 +250,20 @@ class Index:
                             s["file"], s["page"] if s["page"] >= 1 - PAGE_BITS / 256 else 0, s["content"], s["rows"],
                             s["seal"] if s["seal"] >= 1 - SEAL_BITS / 256 else 0), "scores": s})
         return sorted(out, key=lambda m: -m["score"])[:top]
+
+
+def _records(entry: dict) -> list[tuple[str, dict]]:
+    """(doc id, index record) of each document of a job's fingerprint entry."""
+    job_id, applicant = entry["job_id"], entry["applicant"]
+    return [(f"{job_id}/{n}", {"job_id": job_id, "file": doc["file"], "applicant": applicant,
+                               "fingerprints": doc["fingerprints"]}) for n, doc in enumerate(entry["documents"])]
+
+
+def _queue_add(pipe, doc_id: str, record: dict, doc_keys: list[str]) -> None:
+    lean = {**record, "fingerprints": {k: v for k, v in record["fingerprints"].items() if k != "template"}}
+    pipe.set(f"{PREFIX}:doc:{doc_id}", json.dumps(lean, ensure_ascii=False, separators=(",", ":")))
+    for key in doc_keys:
+        pipe.sadd(key, doc_id)
 
 
 def _findings(by_code: dict[str, list[dict]], applicant: Applicant) -> list[Finding]:
