@@ -100,3 +100,17 @@ def until(condition, timeout: float, what: str):
             return value
         time.sleep(0.1)
     raise AssertionError(f"not within {timeout} s: {what}")
+
+
+def wait_ended(store, job_ids, timeout: float) -> None:
+    """Until every job has a result or a failure and is no longer pending. A horse killed between storing the
+    result and striking the pending record leaves both until RQ's retry runs the job again and strikes it."""
+    remaining = set(job_ids)
+
+    def ended() -> bool:  # each finished job is read once, not on every poll
+        remaining.difference_update({j for j in remaining if (store.get_result(j) or store.get_failure(j))
+                                     and store.get_pending(j) is None})
+        return not remaining
+
+    until(ended, timeout, f"{len(remaining)} jobs ended")
+

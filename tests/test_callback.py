@@ -1,5 +1,6 @@
 """Completion callbacks: a real HTTP receiver on a free loopback port, a real redis-server and RQ worker."""
 import json
+import signal
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -9,8 +10,9 @@ from rq import Callback, Queue
 from rq.serializers import JSONSerializer
 
 from tests.conftest import ROOT, run_cli
-from worker import callback, client
-from worker.queue import FAILURE_CALLBACK, JOB_FUNCTION
+from worker import callback, client, jobs
+from worker.queue import FAILURE_CALLBACK, JOB_FUNCTION, fetch
+from worker.result import verify
 from worker.store import Store
 
 SAMPLES = ROOT / "fixtures/samples/applicant_01"
@@ -87,6 +89,24 @@ def test_a_failed_job_posts_its_reason(signed, receiver):
     assert callback.verify(body, header, SECRET)
     assert json.loads(body)["status"] == "failed" and "not a sha256" in json.loads(body)["reason"]
     assert Store(signed["DOCVERIFY_DATA_DIR"]).get_failure(job.id)["callback"]["status"] == "delivered"
+
+
+def test_an_attempt_that_dies_after_storing_its_result_ends_the_job_with_it(signed, receiver):
+    # A horse killed between storing its result and RQ's success handling cannot be produced on demand: the
+    # handler for a dead horse is called here as the worker calls it after the last attempt.
+    url, received, _ = receiver
+    job_id = client.submit([SAMPLES / "statement.pdf"], callback_url=url)
+    store = Store(signed["DOCVERIFY_DATA_DIR"])
+    store.put_result(job_id, verify([("statement.pdf", (SAMPLES / "statement.pdf").read_bytes())], bundle=False,
+                                    job_id=job_id))
+    job = fetch(redis.Redis.from_url(signed["DOCVERIFY_REDIS_URL"]), job_id)
+    job.retries_left = 0
+    jobs._settings.cache_clear()  # this test's store and secret
+    jobs.horse_killed(job, 4242, signal.SIGKILL, None)
+    assert store.get_failure(job_id) is None and client.status(job_id)["status"] == "finished"
+    ((body, header),) = received
+    assert callback.verify(body, header, SECRET) and json.loads(body)["status"] == "finished"
+    assert job.get_meta(refresh=True)["failed_attempts"] == ["the work horse (pid 4242) died: signal SIGKILL"]
 
 
 def test_callbacks_need_a_secret_and_an_http_url(env, receiver):

@@ -17,7 +17,7 @@ from PIL import Image
 from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
-from tests.conftest import Workers, run_cli, until
+from tests.conftest import Workers, run_cli, until, wait_ended
 from tests.make import rewrite, text_pdf
 from worker import client, config
 from worker.localredis import LocalRedis
@@ -46,19 +46,6 @@ def queued(result: dict) -> list[dict]:
     """A stored result's documents as the inline check gives them: only the queue looks documents up among
     earlier applicants' (worker/reuse.py), and with no earlier match that lookup adds only its own check run."""
     return [{**doc, "checks": [c for c in doc["checks"] if c["name"] != "reuse"]} for doc in result["documents"]]
-
-
-def wait_ended(store: Store, job_ids, timeout: float) -> None:
-    """Until every job has a result or a failure and is no longer pending. A horse killed between storing the
-    result and striking the pending record leaves both until RQ's retry runs the job again and strikes it."""
-    remaining = set(job_ids)
-
-    def ended() -> bool:  # each finished job is read once, not on every poll
-        remaining.difference_update({j for j in remaining if (store.get_result(j) or store.get_failure(j))
-                                     and store.get_pending(j) is None})
-        return not remaining
-
-    until(ended, timeout, f"{len(remaining)} jobs ended")
 
 
 def test_a_killed_work_horse_is_retried_and_gives_the_inline_result(fast, workers):

@@ -11,7 +11,7 @@ from rq import Callback, Queue
 from rq.command import send_stop_job_command
 from rq.serializers import JSONSerializer
 
-from tests.conftest import run_cli, until
+from tests.conftest import run_cli, until, wait_ended
 from tests.make import text_pdf
 from worker import client, config
 from worker.queue import JOB_FUNCTION, fetch
@@ -90,7 +90,7 @@ def test_a_horse_killed_while_idle_costs_the_next_job_nothing(workers):
     os.kill(horse, signal.SIGKILL)
     until(lambda: gone(horse), 10, "the idle horse is dead")
     second = submit(1, first=6)[0]
-    until(lambda: store.get_result(second) or store.get_failure(second), 120, "the second job ended")
+    wait_ended(store, [second], 120)
     assert store.get_result(second) is not None
     conn = redis.Redis.from_url(workers.env["DOCVERIFY_REDIS_URL"])
     assert "failed_attempts" not in fetch(conn, second).get_meta(refresh=True)

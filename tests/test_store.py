@@ -29,6 +29,18 @@ def test_result_round_trip_and_listing(tmp_path):
     assert store.result_ids() == ["job1"]
 
 
+def test_a_submission_with_a_result_is_no_longer_pending(tmp_path):
+    store = Store(tmp_path)
+    store.put_pending("job1", {"kwargs": {}})
+    store.put_pending("job2", {"kwargs": {}})
+    store.put_result("job1", {"v": 1})
+    assert [job_id for job_id, _ in store.pending()] == ["job2"]
+    # A horse killed between storing the result and striking the pending record leaves both.
+    store.put_result("job2", {"v": 2})
+    (tmp_path / "pending" / "job2.json").write_text("{}")
+    assert list(store.pending()) == []
+
+
 def test_crash_during_write_leaves_old_result_and_no_temp_file(tmp_path, monkeypatch):
     store = Store(tmp_path)
     store.put_result("job1", {"v": 1})

@@ -128,7 +128,8 @@ def horse_killed(job, pid: int, status: int, rusage) -> None:
 
 
 def _end(job, reason: str, traceback: str) -> None:
-    """Note a failed attempt in the job's meta; when no retry is left, record the final failure."""
+    """Note a failed attempt in the job's meta; when no retry is left, record the final failure, unless the
+    attempt had stored its result."""
     job.get_meta(refresh=True)  # the work horse wrote progress there that this process has not seen
     attempts = job.meta.get("failed_attempts", []) + [reason[:300]]
     job.meta["failed_attempts"] = attempts
@@ -136,6 +137,15 @@ def _end(job, reason: str, traceback: str) -> None:
     if job.retries_left:
         return
     settings = _settings()
+    store = Store(settings.data_dir)
+    url = (job.kwargs or {}).get("callback_url")
+    result = store.get_result(job.id)
+    if result is not None:
+        # The last attempt died after storing its result (in RQ's bookkeeping, say): the job ended with that
+        # result, and its submitter hears of it, perhaps a second time, rather than of a failure.
+        if url:
+            callback.deliver(url, _summary(job.id, result), settings.callback_secret)
+        return
     failure = {
         "job_id": job.id,
         "reason": reason,
@@ -143,8 +153,7 @@ def _end(job, reason: str, traceback: str) -> None:
         "failed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "traceback": traceback,
     }
-    url = (job.kwargs or {}).get("callback_url")
     if url:
         failure["callback"] = callback.deliver(url, mask({"job_id": job.id, "status": "failed",
                                                           "reason": failure["reason"]}), settings.callback_secret)
-    Store(settings.data_dir).put_failure(job.id, failure)
+    store.put_failure(job.id, failure)

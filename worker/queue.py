@@ -190,9 +190,10 @@ def submit(settings: Settings, conn: redis.Redis, uploads: list[Upload], *, bund
     for group in groups:
         job_id = _job_id(settings, group, bundle, callback_url, applicant)
         ids.append(job_id)
-        existing = fetch(conn, job_id)
-        if (store is not None and store.get_result(job_id) is not None) or (
-                existing is not None and existing.get_status(refresh=False) != JobStatus.FAILED):
+        if store is not None and store.get_result(job_id) is not None:
+            continue
+        status = conn.hget(Job.key_for(job_id), "status")  # the job's state alone, not the whole job
+        if status is not None and status.decode() != JobStatus.FAILED:
             continue
         kwargs = {"refs": [u.ref() for u in group], "bundle": bundle}
         if callback_url:

@@ -145,7 +145,8 @@ class Store:
         for key in self.blobs.keys("pending"):
             job_id = key.rsplit("/", 1)[1].removesuffix(".json")
             submission = self.get_pending(job_id)
-            if submission is not None:  # ended while we listed
+            # Gone: ended while we listed. Beside a result: its horse died between storing it and striking this.
+            if submission is not None and not self.blobs.exists(self._job_key("results", job_id)):
                 yield job_id, submission
 
     # results and failures; either one ends a submission
