@@ -14,7 +14,8 @@ seconds per page on one core (each runs in this single process, one document aft
 the same files, split into the reuse lookup a job makes (fingerprints and index; `check` makes none) and the rest:
 each file is checked inline, inline with the reuse lookup, and as a job (submission to stored result), one right
 after another, in each of `--overhead-rounds` rounds (default 20, some 4 minutes); per file the median of its
-rounds' differences, averaged over the files, with a 95% interval from resampling the rounds;
+rounds' differences, averaged over the files, with a 95% interval from resampling the rounds; and the same for the
+worker's one-page warm-up statement alone, the cost a job adds whatever the document;
 one scanned and one photographed statement page per OCR engine (seconds, CPU seconds, peak memory), each engine
 in its own process (the full OCR comparison is scripts/ocr_bench.py). Per producer, on the evaluation sets:
 
@@ -409,6 +410,9 @@ def main() -> None:
     else:
         inline_total, pages = inline(files, args.rounds)
         passes = queue_overhead(files, args.overhead_rounds)
+        # The worker's warm-up statement (one page, 15 rows, checked in some 30 ms): what a job costs the queue
+        # whatever the document, measured where a 200-ms check's own scatter does not drown it.
+        fixed = queue_overhead([ROOT / "worker" / "data" / "warmup.pdf"], args.overhead_rounds)
         check, queued = (_per_document(passes[name]) for name in ("check", "queued"))
         service = service_rows(files, args.jobs, args.photos)
         rows = [
@@ -420,6 +424,9 @@ def main() -> None:
             _difference("queue overhead over `check`, per job", passes, "queued", "check", "target < 20 ms; "),
             _difference("  of it, the reuse lookup a job makes (`check` makes none)", passes, "check + reuse", "check"),
             _difference("  of it, RQ, work horse and store", passes, "queued", "check + reuse"),
+            _difference("queue overhead, one-page statement (check "
+                        f"{_per_document(fixed['check']) * 1000:.0f} ms)", fixed, "queued", "check"),
+            _difference("  of it, RQ, work horse and store", fixed, "queued", "check + reuse"),
         ] + service + text_pdf_stages(files, args.rounds) + report_pages(args.rounds)
         if not args.no_ocr:
             rows += ocr_pages(runs=1)
