@@ -410,7 +410,7 @@ def main() -> None:
     else:
         inline_total, pages = inline(files, args.rounds)
         passes = queue_overhead(files, args.overhead_rounds)
-        # The worker's warm-up statement (one page, 15 rows, checked in some 30 ms): what a job costs the queue
+        # The worker's warm-up statement (one page, checked in some 25 ms): what a job costs the queue
         # whatever the document, measured where a 200-ms check's own scatter does not drown it.
         fixed = queue_overhead([ROOT / "worker" / "data" / "warmup.pdf"], args.overhead_rounds)
         check, queued = (_per_document(passes[name]) for name in ("check", "queued"))

@@ -113,4 +113,3 @@ def wait_ended(store, job_ids, timeout: float) -> None:
         return not remaining
 
     until(ended, timeout, f"{len(remaining)} jobs ended")
-
