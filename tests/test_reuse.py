@@ -142,6 +142,8 @@ def test_queue_applicant_option_and_similar(env, statements):
     nearest = json.loads(similar.stdout)[0]["nearest"]
     assert nearest[0]["job_id"] == a and nearest[0]["applicant"] == "APPLICANT-A"
     assert nearest[0]["scores"]["rows"] == 1.0 and nearest[0]["scores"]["template"] > 0.9
+    # Statements carry figures, so neither keeps a page hash; nor a seal hash: "not measured", not 0.
+    assert nearest[0]["scores"]["page"] is None and nearest[0]["scores"]["seal"] is None
     table = cli.invoke(main, ["similar", str(statements["edited"])])
     assert table.exit_code == 0 and a in table.stdout and b in table.stdout
     missing = cli.invoke(main, ["similar", "no-such-job"])

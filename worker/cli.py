@@ -392,7 +392,8 @@ def similar(target, top, as_json):
         for m in doc["nearest"]:
             s = m["scores"]
             table.add_row(m["job_id"], mask_text(m["file"]), mask_text(m["applicant"]), f"{m['score']:.3f}",
-                          *(f"{s[k]:.3f}" for k in ("file", "page", "content", "rows", "seal", "template", "layout")))
+                          *("—" if s[k] is None else f"{s[k]:.3f}"
+                            for k in ("file", "page", "content", "rows", "seal", "template", "layout")))
         out.print(table if doc["nearest"] else f"{mask_text(doc['file'])}: no earlier document shares a fingerprint")
 
 

@@ -119,13 +119,14 @@ def keys(fp: Fingerprints) -> list[str]:
 
 
 def scores(a: Fingerprints, b: Fingerprints) -> dict:
-    """Every similarity between two documents, 0..1 (pages and seals: 1 − Hamming distance / 256)."""
-    def near(x: list[str], y: list[str]) -> float:
-        return max((1 - hamming(p, q) / (len(p) * 4) for p in x for q in y), default=0.0)
+    """Every similarity between two documents, 0..1 (pages and seals: 1 − Hamming distance / 256; None when one of
+    the two has no such hash: documents with figures keep no page hash, statements no seal hash)."""
+    def near(x: list[str], y: list[str]) -> float | None:
+        return max((round(1 - hamming(p, q) / (len(p) * 4), 3) for p in x for q in y), default=None)
 
-    return {"file": 1.0 if a.sha256 == b.sha256 else 0.0, "page": round(near(a.pages, b.pages), 3),
+    return {"file": 1.0 if a.sha256 == b.sha256 else 0.0, "page": near(a.pages, b.pages),
             "content": round(jaccard(a.content, b.content), 3), "rows": round(jaccard(a.rows, b.rows), 3),
-            "seal": round(near(a.seals, b.seals), 3), "template": round(jaccard(a.template, b.template), 3),
+            "seal": near(a.seals, b.seals), "template": round(jaccard(a.template, b.template), 3),
             "layout": 1.0 if a.layout and a.layout == b.layout else 0.0,
             "images": round(jaccard(a.images, b.images), 3)}
 
@@ -144,9 +145,9 @@ def reused(a: Fingerprints, b: Fingerprints) -> dict[str, float]:
     # The same page image carries the same text: what figures there are must agree, and pages without any must
     # share their words (near-blank pages, all alike to a perceptual hash, share none and never match).
     same_text = s["content"] >= CONTENT_JACCARD if a.content or b.content else s["template"] >= CONTENT_JACCARD
-    if s["page"] >= 1 - PAGE_BITS / 256 and same_text:
+    if _close(s["page"], PAGE_BITS) and same_text:
         out["REUSE_SAME_PAGE_IMAGE"] = s["page"]
-    if a.kind in SEAL_KINDS and b.kind in SEAL_KINDS and s["seal"] >= 1 - SEAL_BITS / 256:
+    if a.kind in SEAL_KINDS and b.kind in SEAL_KINDS and _close(s["seal"], SEAL_BITS):
         out["REUSE_SEAL"] = s["seal"]
     return out
 
@@ -247,9 +248,14 @@ class Index:
             s = scores(fp, theirs)
             out.append({"job_id": record["job_id"], "file": record["file"],
                         "applicant": record["applicant"]["masked"], "score": max(
-                            s["file"], s["page"] if s["page"] >= 1 - PAGE_BITS / 256 else 0, s["content"], s["rows"],
-                            s["seal"] if s["seal"] >= 1 - SEAL_BITS / 256 else 0), "scores": s})
+                            s["file"], s["page"] if _close(s["page"], PAGE_BITS) else 0, s["content"], s["rows"],
+                            s["seal"] if _close(s["seal"], SEAL_BITS) else 0), "scores": s})
         return sorted(out, key=lambda m: -m["score"])[:top]
+
+
+def _close(similarity: float | None, bits: int) -> bool:
+    """A perceptual-hash similarity within `bits` of 256."""
+    return similarity is not None and similarity >= 1 - bits / 256
 
 
 def _records(entry: dict) -> list[tuple[str, dict]]:
