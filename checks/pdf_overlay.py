@@ -23,6 +23,7 @@ import pikepdf
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from checks import render
 from checks.catalog import finding
 from checks.model import Document, Finding
 from checks.pdf_metadata import document_info, stream_library_in
@@ -94,18 +95,15 @@ def applies(doc: Document) -> bool:
 
 
 def check(doc: Document) -> list[Finding]:
-    pdf = pdfium.PdfDocument(doc.data)
-    try:
-        out: list[Finding] = _stream_style_findings(doc.pdf)
-        for index in range(len(pdf)):
-            page = pdf[index]
-            try:
-                out.extend(_PageScan(pdf, page, doc.pdf.pages[index], index + 1).findings())
-            finally:
-                page.close()
-        return out
-    finally:
-        pdf.close()
+    pdf = render.document(doc)
+    out: list[Finding] = _stream_style_findings(doc.pdf)
+    for index in range(len(pdf)):
+        page = pdf[index]
+        try:
+            out.extend(_PageScan(pdf, page, doc.pdf.pages[index], index + 1).findings())
+        finally:
+            page.close()
+    return out
 
 
 # --- geometry -------------------------------------------------------------------------------------

@@ -16,11 +16,7 @@ def raster(doc: Document, number: int, dpi: int = DPI, color: bool = False) -> n
     cache = doc.rasters
     if key not in cache:
         if doc.format == "pdf":
-            # One PDFium document for all of a document's renderings: PDFium keeps the fonts and decoded images it
-            # loaded per document, so rendering a page again (another dpi, in colour) costs about half the first.
-            if doc.pdfium is None:
-                doc.pdfium = pdfium.PdfDocument(doc.data)
-            page = doc.pdfium[number - 1]
+            page = document(doc)[number - 1]
             try:
                 bitmap = page.render(scale=dpi / 72, grayscale=not color, rev_byteorder=color)
                 cache[key] = bitmap.to_numpy()[..., :3].copy() if color else bitmap.to_numpy().copy()
@@ -29,6 +25,15 @@ def raster(doc: Document, number: int, dpi: int = DPI, color: bool = False) -> n
         else:
             cache[key] = np.asarray(doc.image.convert("RGB" if color else "L"))
     return cache[key]
+
+
+def document(doc: Document) -> pdfium.PdfDocument:
+    """`doc` open in PDFium, for every rendering and check of it; `Document.close()` closes it. One document, since
+    PDFium keeps the fonts and decoded images it loaded per document: rendering a page again (another dpi, in colour)
+    costs about half the first."""
+    if doc.pdfium is None:
+        doc.pdfium = pdfium.PdfDocument(doc.data)
+    return doc.pdfium
 
 
 def scale(doc: Document, dpi: int = DPI) -> float:
