@@ -371,20 +371,12 @@ def red_seal(doc: Document) -> list[float] | None:
     # the page's int16 copy and its temporaries (some 60 MB at 200 dpi).
     r, g, b = cv2.split(render.raster(doc, 1, color=True))
     red = ((r > 120) & (cv2.subtract(r, g) > 50) & (cv2.subtract(r, b) > 50)).view(np.uint8)  # 0 or 1, not copied
-    if not red.any():
-        return None
     side = max(red.shape)
-    k = side // 100 + 1
-    # Closed and labelled only around the red: the closing reaches no further than its kernel.
-    x0, y0, w0, h0 = cv2.boundingRect(red)
-    left, top = max(x0 - k, 0), max(y0 - k, 0)
-    closed = cv2.morphologyEx(red[top:y0 + h0 + k, left:x0 + w0 + k], cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(closed)
     per_px = render.scale(doc)
-    for x, y, w, h, area in stats[1:count]:
+    for x, y, w, h, area in render.blobs(red, cv2.MORPH_CLOSE, side // 100 + 1):
         # A seal is 3.5–5 cm across: some 6–25% of the page width, round, and its ring and star fill part of it.
         if 0.06 * side < w < 0.3 * side and 0.75 < w / h < 1.33 and area > 0.1 * w * h:
-            return [round(float(v) * per_px, 2) for v in (x + left, y + top, x + left + w, y + top + h)]
+            return [round(float(v) * per_px, 2) for v in (x, y, x + w, y + h)]
     return None
 
 

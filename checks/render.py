@@ -1,6 +1,7 @@
 """Page rasters: PDF pages rendered with PDFium, image documents as decoded. Cached on the document."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pypdfium2 as pdfium
 
@@ -34,6 +35,20 @@ def document(doc: Document) -> pdfium.PdfDocument:
     if doc.pdfium is None:
         doc.pdfium = pdfium.PdfDocument(doc.data)
     return doc.pdfium
+
+
+def blobs(mask: np.ndarray, op: int, size: int) -> np.ndarray:
+    """The connected components of a 0/1 uint8 mask after the morphological `op` (cv2.MORPH_DILATE, MORPH_CLOSE)
+    with a `size`-pixel square, as rows of x, y, w, h, area in the mask's pixels, background left out. Worked only
+    around the mask's set pixels: labelling scans every pixel it is given (4 ms for a letter at 100 dpi), and the
+    operation reaches no further than its kernel."""
+    if not mask.any():
+        return np.empty((0, 5), np.int32)
+    x0, y0, w0, h0 = cv2.boundingRect(mask)
+    left, top = max(x0 - size, 0), max(y0 - size, 0)
+    near = cv2.morphologyEx(mask[top:y0 + h0 + size, left:x0 + w0 + size], op, np.ones((size, size), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(near)
+    return stats[1:count] + np.array([left, top, 0, 0, 0], stats.dtype)
 
 
 def scale(doc: Document, dpi: int = DPI) -> float:
