@@ -26,6 +26,7 @@ def test_result_round_trip_and_listing(tmp_path):
     store.put_result("job1", {"schema": "docverify.result/1", "x": "中文"})
     assert store.get_result("job1")["x"] == "中文"
     assert store.get_result("missing") is None
+    assert store.has_result("job1") and not store.has_result("missing")
     assert store.result_ids() == ["job1"]
 
 

@@ -190,7 +190,7 @@ def submit(settings: Settings, conn: redis.Redis, uploads: list[Upload], *, bund
     for group in groups:
         job_id = _job_id(settings, group, bundle, callback_url, applicant)
         ids.append(job_id)
-        if store is not None and store.get_result(job_id) is not None:
+        if store is not None and store.has_result(job_id):
             continue
         status = conn.hget(Job.key_for(job_id), "status")  # the job's state alone, not the whole job
         if status is not None and status.decode() != JobStatus.FAILED:
@@ -260,7 +260,7 @@ def state(settings: Settings, store: Store, job_id: str) -> dict:
         out["status"] = job.get_status(refresh=False).value
         out["meta"] = job.meta
     failure = store.get_failure(job_id)
-    if store.get_result(job_id) is not None:
+    if store.has_result(job_id):
         out["status"] = "finished"
     elif failure is not None:
         out["status"], out["failure"] = "failed", failure

@@ -146,7 +146,7 @@ class Store:
             job_id = key.rsplit("/", 1)[1].removesuffix(".json")
             submission = self.get_pending(job_id)
             # Gone: ended while we listed. Beside a result: its horse died between storing it and striking this.
-            if submission is not None and not self.blobs.exists(self._job_key("results", job_id)):
+            if submission is not None and not self.has_result(job_id):
                 yield job_id, submission
 
     # results and failures; either one ends a submission
@@ -156,6 +156,10 @@ class Store:
 
     def get_result(self, job_id: str) -> dict | None:
         return self._get_json("results", job_id)
+
+    def has_result(self, job_id: str) -> bool:
+        """Whether the job ended with a result, without reading and parsing it (submission and status ask this)."""
+        return self.blobs.exists(self._job_key("results", job_id))
 
     def put_failure(self, job_id: str, failure: dict) -> None:
         self._put_json("failures", job_id, failure)
