@@ -139,12 +139,11 @@ def _end(job, reason: str, traceback: str) -> None:
     settings = _settings()
     store = Store(settings.data_dir)
     url = (job.kwargs or {}).get("callback_url")
-    result = store.get_result(job.id)
-    if result is not None:
+    if store.has_result(job.id):
         # The last attempt died after storing its result (in RQ's bookkeeping, say): the job ended with that
         # result, and its submitter hears of it, perhaps a second time, rather than of a failure.
         if url:
-            callback.deliver(url, _summary(job.id, result), settings.callback_secret)
+            callback.deliver(url, _summary(job.id, store.get_result(job.id)), settings.callback_secret)
         return
     failure = {
         "job_id": job.id,
