@@ -165,6 +165,23 @@ def test_ocr_threads_are_the_setting_or_the_cores_shared_among_this_hosts_worker
         config.load({"DOCVERIFY_OCR_THREADS": "-1"})
 
 
+def test_a_job_counts_this_hosts_workers_again_only_once_the_last_count_is_old(env):
+    conn = redis.Redis.from_url(env["DOCVERIFY_REDIS_URL"])
+    registered = [Worker(["docverify"], connection=conn) for _ in range(3)]
+    registered[0].register_birth()
+    try:
+        jobs._counted["at"] = float("-inf")
+        assert jobs._workers_here_lately(conn) == 1
+        registered[1].register_birth()
+        assert jobs._workers_here_lately(conn) == 1  # counted moments ago
+        jobs._counted["at"] -= jobs.WORKERS_RECOUNT + 1
+        assert jobs._workers_here_lately(conn) == 2
+    finally:
+        for w in registered[:2]:
+            w.register_death()
+        jobs._counted["at"] = float("-inf")
+
+
 def test_replies_are_parsed_by_hiredis(env):
     """Every RQ and index call parses Redis's replies; redis-py does it in Python unless hiredis is installed."""
     conn = redis.Redis.from_url(env["DOCVERIFY_REDIS_URL"])

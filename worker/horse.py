@@ -10,9 +10,9 @@ It stays only while nothing went wrong: a horse whose job failed (an exception, 
 exits after reporting it, as does one that has run `jobs` jobs or whose peak memory passed half its limit, and one
 that dies is replaced at the next job. `jobs=1` is RQ's model, a fresh horse per job.
 
-The worker talks to its horse over two pipes. It sends a job as one JSON line (job id, queue, execution id), or
-`stop`; the horse answers one byte when the job has ended, `d` (ready for another) or `x` (exiting), and the end of
-the pipe tells the worker that the horse died. The worker's end of its own pipe is no sign of its death: a process
+The worker talks to its horse over two pipes. It sends a job as one JSON line (job id, queue, and the id and start
+of the execution the worker recorded for it), or `stop`; the horse answers one byte when the job has ended, `d`
+(ready for another) or `x` (exiting), and the end of the pipe tells the worker that the horse died. The worker's end of its own pipe is no sign of its death: a process
 forked from the worker after the horse (RQ's scheduler) holds it too. An idle horse therefore also watches its
 parent.
 """
@@ -26,6 +26,7 @@ import resource
 import select
 import signal
 import time
+from datetime import datetime, timezone
 
 from rq.executions import Execution
 from rq.job import Job
@@ -64,10 +65,11 @@ class Horse:
         os.close(answers_w)
         return cls(pid, inbox_w, answers_r)
 
-    def send(self, job_id: str, queue: str, execution_id: str) -> bool:
+    def send(self, job_id: str, queue: str, execution: Execution) -> bool:
         """Hand the horse a job; False if it is gone."""
+        line = [job_id, queue, execution.id, execution.created_at.timestamp()]
         try:
-            os.write(self.inbox, json.dumps([job_id, queue, execution_id]).encode() + b"\n")
+            os.write(self.inbox, json.dumps(line).encode() + b"\n")
             return True
         except BrokenPipeError:
             return False
@@ -117,11 +119,13 @@ def _serve(worker, inbox: int, answers: int, parent: int, jobs: int, memory_limi
         message = _next(inbox, parent)
         if message is None:
             os._exit(0)
-        job_id, queue_name, execution_id = json.loads(message)
+        job_id, queue_name, execution_id, started = json.loads(message)
         os.environ["RQ_JOB_ID"] = job_id
         job = Job.fetch(job_id, connection=worker.connection, serializer=worker.serializer)
         queue = worker.queue_class(queue_name, connection=worker.connection, serializer=worker.serializer)
-        worker.execution = Execution.fetch(execution_id, job_id, connection=worker.connection)
+        # The worker's record of the execution, as RQ's horse inherits it, without reading it back from Redis.
+        worker.execution = Execution(execution_id, job_id, worker.connection, worker_name=worker.name)
+        worker.execution.created_at = worker.execution.last_heartbeat = datetime.fromtimestamp(started, timezone.utc)
         try:
             ok = worker.perform_job(job, queue)
         except BaseException:  # RQ's own bookkeeping failed (Redis gone): the worker handles it as a death

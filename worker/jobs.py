@@ -5,6 +5,7 @@ import functools
 import os
 import signal
 import socket
+import time
 import traceback as tb
 from datetime import datetime, timezone
 from importlib import resources
@@ -15,6 +16,7 @@ from rq.exceptions import AbandonedJobError
 
 from checks import ocr
 from checks.catalog import input_error
+from checks.model import InputError
 from worker import callback, config, reuse
 from worker.privacy import mask
 from worker.result import overall, verify
@@ -30,15 +32,14 @@ def verify_job(refs: list[dict], bundle: bool, callback_url: str | None = None, 
     settings = _settings()
     store = Store(settings.data_dir)
     job = get_current_job()
-    # Where the job runs, for operators and for the fault tests that kill it there.
-    job.meta.update({"stage": "reading", "host": socket.gethostname(), "pid": os.getpid()})
-    job.save_meta()
-    files = []
-    for ref in refs:
-        try:
-            files.append((ref["name"], store.read_upload(ref["sha256"])))
-        except FileNotFoundError:
-            files.append((ref["name"], input_error("INPUT_NOT_FOUND", reason="the upload is missing from the store")))
+    # Where the job runs, for operators and for the fault tests that kill it there; saved with the first document's
+    # progress, a moment later, rather than in a round trip of its own (or at once if the job fails before).
+    job.meta.update({"host": socket.gethostname(), "pid": os.getpid()})
+    try:
+        files = [_upload(store, ref) for ref in refs]
+    except BaseException:
+        job.save_meta()
+        raise
 
     def progress(i: int, n: int, name: str) -> None:
         job.meta.update({"stage": "checking", "document": i + 1, "documents": n})
@@ -46,8 +47,8 @@ def verify_job(refs: list[dict], bundle: bool, callback_url: str | None = None, 
 
     result = verify(files, bundle=bundle, job_id=job.id, limits=settings.limits, policy=settings.policy,
                     rules=settings.bundle, masked=settings.mask, ocr_engine=settings.ocr_engine,
-                    ocr_threads=config.ocr_threads(settings, _workers_here(job.connection)), on_document=progress,
-                    reuse=reuse.Index(job.connection, store), applicant=applicant)
+                    ocr_threads=config.ocr_threads(settings, _workers_here_lately(job.connection)),
+                    on_document=progress, reuse=reuse.Index(job.connection, store), applicant=applicant)
     store.put_result(job.id, result)
     job.meta.update({"stage": "done"})
     if callback_url:
@@ -56,9 +57,28 @@ def verify_job(refs: list[dict], bundle: bool, callback_url: str | None = None, 
     return {"verdict": overall(result), "documents": len(result["documents"]), "errors": len(result["errors"])}
 
 
+def _upload(store: Store, ref: dict) -> tuple[str, bytes | InputError]:
+    try:
+        return ref["name"], store.read_upload(ref["sha256"])
+    except FileNotFoundError:
+        return ref["name"], input_error("INPUT_NOT_FOUND", reason="the upload is missing from the store")
+
+
+WORKERS_RECOUNT = 30  # seconds
+_counted = {"at": float("-inf"), "workers": 1}  # this process's last count of `_workers_here`
+
+
+def _workers_here_lately(connection) -> int:
+    """`_workers_here`, counted again once the last count is `WORKERS_RECOUNT` seconds old: workers come and go in
+    minutes, jobs every few milliseconds, and a count costs a job two round trips."""
+    if time.monotonic() - _counted["at"] > WORKERS_RECOUNT:
+        _counted.update(at=time.monotonic(), workers=_workers_here(connection))
+    return _counted["workers"]
+
+
 def _workers_here(connection) -> int:
     """How many workers are registered from this host, this job's included: they may all be reading pages.
-    Asked on every job, so in two round trips (RQ's Worker.all loads each worker of every host in turn)."""
+    In two round trips: RQ's Worker.all loads each worker of every host in turn."""
     pipe = connection.pipeline(transaction=False)
     for key in worker_registration.get_keys(connection=connection):
         pipe.hget(key, "hostname")

@@ -82,13 +82,13 @@ class Worker(RQWorker):
 
     def execute_job(self, job, queue):
         self.prepare_execution(job)
-        if self.horse is not None and not self.horse.send(job.id, queue.name, self.execution.id):
+        if self.horse is not None and not self.horse.send(job.id, queue.name, self.execution):
             self.horse.close()  # it died since its last job
             self.horse.reap()
             self.horse = None
         if self.horse is None:
             self.horse = Horse.fork(self, self.settings.horse_jobs, self.settings.memory_limit_mb * 1024 * 1024)
-            self.horse.send(job.id, queue.name, self.execution.id)  # if it fails, the monitor meets a dead horse
+            self.horse.send(job.id, queue.name, self.execution)  # if it fails, the monitor meets a dead horse
         self._horse_pid = self.horse.pid
         self.procline(f"Horse {self.horse.pid} on job {job.id} since {time.time()}")
         self.monitor_work_horse(job, queue)
@@ -210,9 +210,14 @@ def submit(settings: Settings, conn: redis.Redis, uploads: list[Upload], *, bund
 def _enqueue(settings: Settings, q: Queue, job_id: str, kwargs: dict) -> None:
     names = ", ".join(ref["name"] for ref in kwargs["refs"])
     retry = Retry(max=settings.retries, interval=list(settings.retry_intervals)) if settings.retries else None
-    q.enqueue_call(JOB_FUNCTION, kwargs=kwargs, job_id=job_id, timeout=settings.job_timeout,
-                   result_ttl=settings.result_ttl, failure_ttl=settings.result_ttl,
-                   description=f"verify {names}"[:200], retry=retry, on_failure=Callback(FAILURE_CALLBACK))
+    # RQ's own pipeline would take two round trips (the queue's name in the set of queues, then the job); given one,
+    # it queues both in it, sent as one MULTI/EXEC.
+    with q.connection.pipeline() as pipe:
+        q.enqueue_call(JOB_FUNCTION, kwargs=kwargs, job_id=job_id, timeout=settings.job_timeout,
+                       result_ttl=settings.result_ttl, failure_ttl=settings.result_ttl,
+                       description=f"verify {names}"[:200], retry=retry, on_failure=Callback(FAILURE_CALLBACK),
+                       pipeline=pipe)
+        pipe.execute()
 
 
 def reconcile(settings: Settings, conn: redis.Redis, store: Store) -> list[str]:
