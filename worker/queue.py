@@ -131,6 +131,14 @@ class Worker(RQWorker):
             self.handle_work_horse_killed(job, retpid, status, rusage)
             self.handle_job_failure(job, queue=queue, exc_string=exc_string)
 
+    def heartbeat(self, timeout=None, pipeline=None):
+        """RQ's heartbeat, whose two commands go in one round trip where RQ gives no pipeline (after every dequeue)."""
+        if pipeline is not None:
+            return super().heartbeat(timeout, pipeline)
+        with self.connection.pipeline(transaction=False) as pipe:
+            super().heartbeat(timeout, pipe)
+            pipe.execute()
+
     def kill_horse(self, sig=signal.SIGKILL):
         if self.horse_pid:  # RQ would signal its own process group with pid 0
             super().kill_horse(sig)
