@@ -367,10 +367,9 @@ def _proof(doc: Document) -> dict:
 
 def red_seal(doc: Document) -> list[float] | None:
     """The box of a red round seal (公章) on page 1, if there is one: a red blob about as wide as it is tall."""
-    # In uint8 with OpenCV's saturating subtraction (below 0 is 0): the same mask as signed arithmetic, without
-    # the page's int16 copy and its temporaries (some 60 MB at 200 dpi).
-    r, g, b = cv2.split(render.raster(doc, 1, color=True))
-    red = ((r > 120) & (cv2.subtract(r, g) > 50) & (cv2.subtract(r, b) > 50)).view(np.uint8)  # 0 or 1, not copied
+    rgb = render.raster(doc, 1, color=True)
+    # R more than 50 above both G and B is R - max(G, B) over 50; in uint8 throughout, no signed copy of the page.
+    red = ((rgb[..., 0] > 120) & (render.redness(rgb) > 50)).view(np.uint8)  # 0 or 1, not copied
     side = max(red.shape)
     per_px = render.scale(doc)
     for x, y, w, h, area in render.blobs(red, cv2.MORPH_CLOSE, side // 100 + 1):

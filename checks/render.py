@@ -21,7 +21,7 @@ def raster(doc: Document, number: int, dpi: int = DPI, color: bool = False) -> n
             try:
                 bitmap = page.render(scale=dpi / 72, grayscale=not color, rev_byteorder=color)
                 # A view, not a copy: pypdfium2 renders into a buffer of Python's (ctypes), which the array keeps
-                # alive after the page and bitmap are closed. Without the copies a letter checks in 57.5 ms instead of 59.
+                # alive after the page and bitmap are closed. Without the copies a letter checks in 57.5 ms, not 59.
                 cache[key] = bitmap.to_numpy()[..., :3] if color else bitmap.to_numpy()
             finally:
                 page.close()
@@ -37,6 +37,13 @@ def document(doc: Document) -> pdfium.PdfDocument:
     if doc.pdfium is None:
         doc.pdfium = pdfium.PdfDocument(doc.data)
     return doc.pdfium
+
+
+def redness(rgb: np.ndarray) -> np.ndarray:
+    """How much redder than green and blue each pixel of an RGB array is: R - max(G, B), 0 where that is below 0
+    (OpenCV's saturating subtraction). NumPy takes the max from the interleaved pixels as they are, where OpenCV
+    would copy each channel out first (0.9 ms against 1.8 on a letter's page at 100 dpi)."""
+    return cv2.subtract(np.ascontiguousarray(rgb[..., 0]), np.maximum(rgb[..., 1], rgb[..., 2]))
 
 
 def blobs(mask: np.ndarray, op: int, size: int) -> np.ndarray:
